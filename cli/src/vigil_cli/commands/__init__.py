@@ -1,0 +1,1 @@
+"""Subcommands of `vigil`, one module each."""

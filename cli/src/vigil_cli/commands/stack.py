@@ -1,0 +1,8 @@
+"""`vigil stack` (placeholder until implemented)."""
+
+import click
+
+
+@click.group(name="stack")
+def group() -> None:
+    """Not implemented yet."""
