@@ -1,0 +1,212 @@
+"""Redis names and the stream entry envelope.
+
+Every stream entry has the fields ``v`` (schema version), ``type`` (a message type name,
+see :data:`MESSAGE_TYPES`) and ``data`` (the JSON of that message model); a frame entry also
+carries its JPEG bytes in a ``jpeg`` field (an *attachment*). :class:`Envelope` builds and
+reads these entries so that no service hand-writes the field layout.
+
+Redis state keys follow seed 001 §2 with the ``vigil:`` namespace.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Final, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from vigil_schema.ids import validate_camera_id
+from vigil_schema.messages import MESSAGE_MODELS, StreamMessage
+from vigil_schema.mqtt import format_validation_error
+
+# --------------------------------------------------------------------------- stream names
+
+EVENTS: Final = "vigil:events"
+FRAMES: Final = "vigil:frames"
+HEALTH: Final = "vigil:health"
+DETECTIONS: Final = "vigil:detections"
+ALERTS: Final = "vigil:alerts"
+OPTIMIZER_REQUESTS: Final = "vigil:optimizer:requests"
+DLQ: Final = "vigil:dlq"
+ALL_STREAMS: Final = (EVENTS, FRAMES, HEALTH, DETECTIONS, ALERTS, OPTIMIZER_REQUESTS, DLQ)
+
+FRAMES_MAXLEN: Final = 1000
+"""Default approximate bound (``MAXLEN ~``) of ``vigil:frames``, which carries JPEG bytes."""
+
+# --------------------------------------------------------------------------- state keys
+
+ACTIVE_CAMERAS_KEY: Final = "vigil:cameras:active"
+"""Set of the ids of cameras currently online."""
+RATELIMIT_PREFIX: Final = "vigil:ratelimit:"
+"""Prefix of rate-limit and token-budget counters (e.g. ``vigil:ratelimit:claude:tokens``)."""
+
+
+def camera_state_key(camera_id: str) -> str:
+    """``vigil:camera:{id}:state``: hash of live camera state (:class:`CameraStateField`)."""
+    return f"vigil:camera:{validate_camera_id(camera_id)}:state"
+
+
+def camera_scene_key(camera_id: str) -> str:
+    """``vigil:camera:{id}:scene``: list of recent scene summaries (Claude context)."""
+    return f"vigil:camera:{validate_camera_id(camera_id)}:scene"
+
+
+def ratelimit_key(*parts: str) -> str:
+    """``vigil:ratelimit:{part}:{part}...``, e.g. ``ratelimit_key("claude", "tokens")``."""
+    if not parts or any(not part or ":" in part for part in parts):
+        raise ValueError(f"rate-limit key parts must be non-empty and contain no ':': {parts!r}")
+    return RATELIMIT_PREFIX + ":".join(parts)
+
+
+class CameraStateField(StrEnum):
+    """Field names of the ``vigil:camera:{id}:state`` hash."""
+
+    STATUS = "status"
+    """``online`` / ``offline`` / ``unknown``."""
+    LAST_SEEN = "last_seen"
+    """RFC 3339 time of the last message of any kind."""
+    LAST_EVENT_TS = "last_event_ts"
+    LAST_FRAME_NUMBER = "last_frame_number"
+    FPS_ACTUAL = "fps_actual"
+
+
+# --------------------------------------------------------------------------- envelope
+
+SCHEMA_VERSION: Final = 1
+"""Version written by this build; raised when old consumers could not read new entries."""
+SUPPORTED_VERSIONS: Final = frozenset({1})
+"""Versions this build can read."""
+RESERVED_FIELDS: Final = frozenset({"v", "type", "data"})
+
+MESSAGE_TYPES: Final[Mapping[str, type[StreamMessage]]] = {
+    model.MESSAGE_TYPE: model for model in MESSAGE_MODELS
+}
+"""Message type name → data model, for consumers that decode any entry."""
+
+STREAM_OF_TYPE: Final[Mapping[str, str]] = {
+    "event": EVENTS,
+    "health": HEALTH,
+    "camera_status": HEALTH,
+    "frame": FRAMES,
+    "detection": DETECTIONS,
+    "alert_candidate": ALERTS,
+    "optimizer_request": OPTIMIZER_REQUESTS,
+    "dead_letter": DLQ,
+}
+"""Message type name → the stream it is published to."""
+
+M = TypeVar("M", bound=StreamMessage)
+
+
+class EnvelopeError(ValueError):
+    """A stream entry is not a readable envelope, or its data does not fit its model."""
+
+
+def _text(value: bytes | str, name: str) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        raise EnvelopeError(f"stream entry field {name!r} is not valid UTF-8") from None
+
+
+class Envelope(BaseModel):
+    """One stream entry: ``{v, type, data}`` plus binary attachments such as ``jpeg``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    v: Annotated[int, Field(ge=1)] = SCHEMA_VERSION
+    type: Annotated[str, Field(min_length=1, max_length=64)]
+    data: str
+    attachments: dict[str, bytes] = Field(default_factory=dict)
+
+    @classmethod
+    def wrap(
+        cls,
+        message: StreamMessage,
+        type: str | None = None,
+        attachments: Mapping[str, bytes] | None = None,
+    ) -> Self:
+        """Envelope ``message`` (``type`` defaults to its ``MESSAGE_TYPE``), with optional
+        binary attachments such as ``{"jpeg": ...}``.
+        """
+        attachments = dict(attachments or {})
+        clash = RESERVED_FIELDS & attachments.keys()
+        if clash:
+            raise EnvelopeError(f"attachment names {sorted(clash)} are reserved")
+        return cls(
+            type=type or message.MESSAGE_TYPE,
+            data=message.model_dump_json(),
+            attachments=attachments,
+        )
+
+    @property
+    def stream(self) -> str:
+        """The stream this type of message is published to."""
+        try:
+            return STREAM_OF_TYPE[self.type]
+        except KeyError:
+            raise EnvelopeError(f"no stream is defined for message type {self.type!r}") from None
+
+    def to_fields(self) -> dict[str, bytes | str]:
+        """The entry's fields for ``XADD``."""
+        fields: dict[str, bytes | str] = {"v": str(self.v), "type": self.type, "data": self.data}
+        fields.update(self.attachments)
+        return fields
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[bytes, bytes] | Mapping[str, str]) -> Self:
+        """Read an entry as returned by redis-py (bytes, or str with ``decode_responses``).
+
+        Raises :class:`EnvelopeError` for a missing or malformed field or a version this
+        build does not read. Unknown extra fields are kept as attachments.
+        """
+        named: dict[str, bytes | str] = {
+            (name if isinstance(name, str) else _text(name, repr(name))): value
+            for name, value in fields.items()
+        }
+        missing = sorted(RESERVED_FIELDS - named.keys())
+        if missing:
+            raise EnvelopeError(f"stream entry lacks field(s) {', '.join(missing)}")
+        version_text = _text(named.pop("v"), "v")
+        if not version_text.isascii() or not version_text.isdigit():
+            raise EnvelopeError(f"stream entry version {version_text[:20]!r} is not an integer")
+        version = int(version_text)
+        if version not in SUPPORTED_VERSIONS:
+            raise EnvelopeError(
+                f"unsupported schema version {version} (this build reads "
+                f"{', '.join(map(str, sorted(SUPPORTED_VERSIONS)))})"
+            )
+        message_type = _text(named.pop("type"), "type")
+        data = _text(named.pop("data"), "data")
+        attachments = {
+            name: value.encode() if isinstance(value, str) else value
+            for name, value in named.items()
+        }
+        try:
+            return cls(v=version, type=message_type, data=data, attachments=attachments)
+        except ValidationError as exc:
+            raise EnvelopeError(format_validation_error(exc)) from None
+
+    def unwrap(self, model_type: builtins.type[M]) -> M:
+        """Validate ``data`` as ``model_type``; the envelope type must be that model's."""
+        if self.type != model_type.MESSAGE_TYPE:
+            raise EnvelopeError(
+                f"entry has type {self.type!r}, expected {model_type.MESSAGE_TYPE!r}"
+            )
+        try:
+            return model_type.model_validate_json(self.data)
+        except ValidationError as exc:
+            raise EnvelopeError(
+                f"invalid {self.type!r} data: {format_validation_error(exc)}"
+            ) from None
+
+    def decode(self) -> StreamMessage:
+        """Validate ``data`` with the model registered for ``type`` in :data:`MESSAGE_TYPES`."""
+        model_type = MESSAGE_TYPES.get(self.type)
+        if model_type is None:
+            raise EnvelopeError(f"unknown message type {self.type!r}")
+        return self.unwrap(model_type)
