@@ -1,0 +1,62 @@
+# Vigil developer commands. `make demo` and `make test` do all set-up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+
+DISTS := libs/schema libs/runtime migrations cli tools \
+         services/ingest services/analyzer services/optimizer services/alerter services/retention
+EDITABLE := -e libs/schema -e 'libs/runtime[embedded,containers,test]' -e migrations -e cli -e tools \
+            -e services/ingest -e services/analyzer -e services/optimizer -e services/alerter -e services/retention
+PYPROJECTS := $(addsuffix /pyproject.toml,$(DISTS))
+SRC := libs cli migrations tools services bench
+
+PYTEST_ARGS ?=
+
+.PHONY: help venv test demo lint fmt bench stack-up stack-down clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(VENV)/bin/python $(PYPROJECTS) requirements/dev.txt requirements/constraints.txt
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c requirements/constraints.txt -r requirements/dev.txt $(EDITABLE)
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create or update .venv with every library, service and dev tool (editable)
+
+test: venv ## create the venv, install everything, run the whole test suite
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+demo: venv ## run Vigil on a simulated fleet with the embedded local stack (Ctrl-C stops it)
+	$(VENV)/bin/vigil demo
+
+lint: venv ## ruff and mypy
+	$(VENV)/bin/ruff check $(SRC)
+	$(VENV)/bin/ruff format --check $(SRC)
+	$(VENV)/bin/mypy $(SRC)
+
+fmt: venv ## format the code with ruff
+	$(VENV)/bin/ruff format $(SRC)
+	$(VENV)/bin/ruff check --fix $(SRC)
+
+bench: venv ## run the benchmarks (results in bench/results/)
+	$(PY) -m bench.run
+
+stack-up: venv ## start PostgreSQL, Redis and Mosquitto as local processes in .vigil/
+	$(VENV)/bin/vigil stack up
+
+stack-down: venv ## stop the local stack
+	$(VENV)/bin/vigil stack down
+
+clean: ## remove the venv, caches and the local stack's data
+	-$(VENV)/bin/vigil stack down 2>/dev/null
+	rm -rf $(VENV) .vigil .pytest_cache .mypy_cache .ruff_cache .hypothesis
