@@ -1,0 +1,148 @@
+"""Pytest plugin: real PostgreSQL, Redis and MQTT servers for Vigil's tests.
+
+Loaded through the ``pytest11`` entry point of vigil-runtime. One stack per test session
+(``LocalStack`` in a temp folder, or testcontainers with ``VIGIL_TEST_STACK=containers``);
+each test gets its own database cloned from a migrated template and its own Redis database
+number, so tests never see each other's data. Nothing here mocks a server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import redis
+import redis.asyncio
+
+from vigil_runtime.stack import LocalStack, StackInfo, watchdog
+from vigil_runtime.stack.procs import terminate
+from vigil_runtime.testing import databases
+
+STACK_ENV = "VIGIL_TEST_STACK"
+REDIS_TEST_DBS = range(1, 16)  # database 0 stays for humans poking at the stack
+CLOSE_TIMEOUT_S = 10.0
+
+
+@pytest.fixture(scope="session")
+def vigil_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackInfo]:
+    """The session's servers; stopped and deleted at the end even when tests fail.
+
+    A detached watchdog stops them too if this pytest process is killed outright.
+    """
+    mode = os.environ.get(STACK_ENV, "local")
+    if mode == "containers":
+        from vigil_runtime.testing.containers import container_stack
+
+        with container_stack(tmp_path_factory.mktemp("vigil-containers")) as info:
+            yield info
+        return
+    if mode != "local":
+        raise pytest.UsageError(f"{STACK_ENV} must be 'local' or 'containers', not {mode!r}")
+    data_dir = tmp_path_factory.mktemp("vigil-stack")
+    stack = LocalStack(data_dir, durable=False)
+    guard = watchdog.spawn(os.getpid(), data_dir, purge=True)
+    try:
+        yield stack.up()
+    finally:
+        try:
+            stack.down(purge=True)
+        finally:
+            terminate(guard)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(vigil_stack: StackInfo) -> str:
+    """Name of the template database, migrated to head (empty while no migrations exist)."""
+    databases.build_template(vigil_stack.database_url)
+    return databases.TEMPLATE_NAME
+
+
+@pytest.fixture
+def database_url(vigil_stack: StackInfo, migrated_template: str) -> Iterator[str]:
+    """URL of a fresh database cloned from the migrated template, dropped after the test."""
+    name = databases.unique_name()
+    url = databases.create_database(vigil_stack.database_url, name, template=migrated_template)
+    try:
+        yield url
+    finally:
+        databases.drop_database(vigil_stack.database_url, name)
+
+
+@pytest.fixture
+def empty_database_url(vigil_stack: StackInfo) -> Iterator[str]:
+    """URL of a fresh, empty (unmigrated) database, dropped after the test."""
+    name = databases.unique_name("empty")
+    url = databases.create_database(vigil_stack.database_url, name)
+    try:
+        yield url
+    finally:
+        databases.drop_database(vigil_stack.database_url, name)
+
+
+@pytest_asyncio.fixture
+async def pg_pool(database_url: str) -> AsyncIterator[Any]:
+    """An asyncpg pool (vigil_runtime.db.create_pool) on ``database_url``, closed after."""
+    from vigil_runtime.db import create_pool
+
+    pool = await create_pool(database_url, min_size=1, max_size=5)
+    try:
+        yield pool
+    finally:
+        try:
+            await asyncio.wait_for(pool.close(), timeout=CLOSE_TIMEOUT_S)
+        except (TimeoutError, OSError):
+            pool.terminate()
+
+
+@pytest.fixture(scope="session")
+def _redis_db_numbers() -> Iterator[int]:
+    return itertools.cycle(REDIS_TEST_DBS)
+
+
+@pytest.fixture
+def redis_url(vigil_stack: StackInfo, _redis_db_numbers: Iterator[int]) -> str:
+    """URL of a Redis database number of this test's own, flushed before the test."""
+    base = vigil_stack.redis_url.rsplit("/", 1)[0]
+    url = f"{base}/{next(_redis_db_numbers)}"
+    client = redis.Redis.from_url(url, socket_timeout=CLOSE_TIMEOUT_S)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return url
+
+
+@pytest_asyncio.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
+    """``redis.asyncio.Redis`` on ``redis_url`` with bytes responses, closed after the test."""
+    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=False)
+    try:
+        yield client
+    finally:
+        with contextlib.suppress(TimeoutError, redis.RedisError, OSError):
+            await asyncio.wait_for(client.aclose(), timeout=CLOSE_TIMEOUT_S)
+
+
+@pytest.fixture(scope="session")
+def mqtt_url(vigil_stack: StackInfo) -> str:
+    """The session broker, ``mqtt://127.0.0.1:PORT``."""
+    return vigil_stack.mqtt_url
+
+
+@pytest.fixture
+def stack_env(database_url: str, redis_url: str, mqtt_url: str) -> dict[str, str]:
+    """``VIGIL_*`` variables pointing a service subprocess at this test's databases.
+
+    Use as ``subprocess.Popen(..., env={**os.environ, **stack_env})``.
+    """
+    return {
+        "VIGIL_DATABASE_URL": database_url,
+        "VIGIL_REDIS_URL": redis_url,
+        "VIGIL_MQTT_URL": mqtt_url,
+    }
