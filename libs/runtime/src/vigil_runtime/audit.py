@@ -1,0 +1,78 @@
+"""Append one row to the immutable ``audit_log``.
+
+Every service records operator-visible actions (camera added, configuration
+applied, alert acknowledged, ...) through :func:`write_audit`. Pass a
+connection to make the audit row part of the caller's transaction (it then
+commits or rolls back with the change it describes), or a pool for a
+stand-alone insert. A missing monthly partition is created and the insert
+retried, inside a savepoint so the caller's transaction survives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from vigil_runtime.partitions import is_missing_partition_error
+
+__all__ = ["write_audit"]
+
+_INSERT_SQL = """
+INSERT INTO audit_log (
+    ts, actor, action, entity_type, entity_id, details,
+    action_status, severity, service, ip_address, correlation_id)
+VALUES (coalesce($1::timestamptz, now()), $2, $3, $4, $5, $6, $7, $8, $9, $10::inet, $11)
+"""
+_ENSURE_SQL = "SELECT vigil_ensure_partition('audit_log', coalesce($1::timestamptz, now()))"
+
+
+async def write_audit(
+    conn_or_pool: asyncpg.Connection | asyncpg.Pool,
+    *,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: str | None,
+    details: Mapping[str, Any],
+    ts: datetime | None = None,
+    action_status: str = "success",
+    severity: str = "info",
+    service: str | None = None,
+    ip_address: str | None = None,
+    correlation_id: str | None = None,
+) -> None:
+    """Insert an audit row.
+
+    No ``RETURNING``: the writer roles may insert into ``audit_log`` but not
+    read it back.
+
+    ``details`` must be JSON-serialisable; never put a secret in it.
+    ``action_status`` is one of success/failure/denied/pending and
+    ``severity`` one of debug/info/warning/error/critical (CHECK constraints).
+    ``ts`` defaults to the database's ``now()`` (the transaction start).
+    """
+    args = (
+        ts, actor, action, entity_type, entity_id, dict(details),
+        action_status, severity, service, ip_address, correlation_id,
+    )  # fmt: skip
+    if isinstance(conn_or_pool, asyncpg.Pool):
+        async with conn_or_pool.acquire() as conn:
+            await _insert(conn, args)
+    else:
+        await _insert(conn_or_pool, args)
+
+
+async def _insert(conn: asyncpg.Connection, args: tuple[Any, ...]) -> None:
+    try:
+        # A savepoint inside the caller's transaction, or a transaction of its own.
+        async with conn.transaction():
+            await conn.execute(_INSERT_SQL, *args)
+    except asyncpg.CheckViolationError as exc:
+        if not is_missing_partition_error(exc):
+            raise
+        async with conn.transaction():
+            await conn.fetchval(_ENSURE_SQL, args[0])
+            await conn.execute(_INSERT_SQL, *args)
