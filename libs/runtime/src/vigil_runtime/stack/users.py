@@ -69,6 +69,29 @@ def can_write_as(user: OsUser, folder: Path) -> bool:
     return result.returncode == 0
 
 
+def can_read_tree_as(user: OsUser, root: Path, skip: tuple[str, ...] = ()) -> bool:
+    """Check, by running ``find`` as that user, that it can reach ``root`` and read all below.
+
+    Every file must be readable and every folder readable and traversable; ``skip`` names
+    top-level entries of ``root`` that do not matter. ``find`` fails when it cannot reach
+    ``root`` at all and prints the first entry it can reach but not read.
+    """
+    pruned: list[str] = []
+    for name in skip:
+        pruned += ["-path", str(root / name), "-prune", "-o"]
+    unreadable = ["(", "-not", "-readable", "-o", "-type", "d", "-not", "-executable", ")"]
+    result = subprocess.run(
+        ["find", str(root), *pruned, *unreadable, "-print", "-quit"],
+        check=False,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        cwd="/",
+        timeout=60,
+        **user.popen_kwargs(),
+    )
+    return result.returncode == 0 and not result.stdout.strip()
+
+
 def chown_tree(root: Path, user: OsUser) -> None:
     """Give ``root`` and everything below it to ``user`` (symlinks are not followed)."""
     os.chown(root, user.uid, user.gid, follow_symlinks=False)
