@@ -16,11 +16,11 @@ Rows are counted after each measurement, so a lost or duplicated row fails the b
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import os
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -57,6 +57,7 @@ def make_rows(count: int, offset: int) -> list[Row]:
             "motion_score": 0.5,
             "fps_actual": 29.97,
             "source": "camera",
+            "object_count": 0,
         }
         rows.append(tuple(values.get(name) for name in CAMERA_EVENTS.column_names))
     return rows
@@ -74,12 +75,16 @@ async def measure_psql_copy(url: str, pool: asyncpg.Pool, rows: list[Row]) -> fl
     with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, newline="") as handle:
         writer = csv.writer(handle)
         for row in rows:
-            writer.writerow(["" if v is None else v.isoformat() if isinstance(v, datetime) else v for v in row])
+            writer.writerow(
+                ["" if v is None else v.isoformat() if isinstance(v, datetime) else v for v in row]
+            )
     columns = ",".join(CAMERA_EVENTS.column_names)
     command = f"\\copy camera_events ({columns}) FROM '{handle.name}' WITH (FORMAT csv)"
     psql = shutil.which("psql") or "psql"
     started = time.perf_counter()
-    subprocess.run([psql, url, "-q", "-c", command], check=True)
+    proc = await asyncio.create_subprocess_exec(psql, url, "-q", "-c", command)
+    if await proc.wait() != 0:
+        raise RuntimeError(f"psql \\copy failed with exit code {proc.returncode}")
     elapsed = time.perf_counter() - started
     os.unlink(handle.name)
     return elapsed
@@ -147,9 +152,7 @@ async def _run_on(url: str, args: argparse.Namespace) -> dict[str, Any]:
     upgrade(url)
     pool = await create_pool(url, min_size=1, max_size=4)
     try:
-        await pool.execute(
-            "INSERT INTO cameras (id, name) VALUES ($1, 'benchmark camera')", CAMERA
-        )
+        await pool.execute("INSERT INTO cameras (id, name) VALUES ($1, 'benchmark camera')", CAMERA)
         rows = make_rows(args.rows, 0)
         results = {
             "psql_copy": await _median_rate(measure_psql_copy, url, pool, rows, args.repeat),

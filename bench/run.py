@@ -22,17 +22,24 @@ Benchmark = Callable[[argparse.Namespace], Awaitable[dict[str, Any]]]
 def _machine() -> dict[str, Any]:
     import os
 
-    return {"python": platform.python_version(), "cpus": os.cpu_count(), "system": platform.platform()}
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "system": platform.platform(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("names", nargs="*", default=list(BENCHMARKS), choices=BENCHMARKS)
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"one of {BENCHMARKS}; all by default")
     parser.add_argument("--rows", type=int, default=200_000, help="rows per bulk measurement")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions (the median is kept)")
     args = parser.parse_args(argv)
     RESULTS.mkdir(exist_ok=True)
-    for name in args.names:
+    unknown = set(args.names) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {sorted(unknown)}")
+    for name in args.names or BENCHMARKS:
         module = importlib.import_module(f"bench.{name}")
         run: Benchmark = module.run
         result = asyncio.run(run(args))

@@ -50,7 +50,9 @@ def _pod_specs() -> list[tuple[str, dict[str, Any]]]:
     specs = []
     for path, doc in _all_manifests():
         if doc.get("kind") in ("Deployment", "Job"):
-            specs.append((f"{path.name}:{doc['metadata']['name']}", doc["spec"]["template"]["spec"]))
+            specs.append(
+                (f"{path.name}:{doc['metadata']['name']}", doc["spec"]["template"]["spec"])
+            )
         elif doc.get("kind") == "CronJob":
             template = doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
             specs.append((f"{path.name}:{doc['metadata']['name']}", template))
