@@ -1,9 +1,306 @@
-"""`vigil demo` (placeholder until implemented)."""
+"""`vigil demo`: the whole platform on this machine with one command.
+
+Starts the local stack (PostgreSQL, Redis, MQTT) in the data folder, writes its env file,
+migrates the database, registers a few demo cameras (skipping those already there),
+starts the five services as child processes (logs in `<data dir>/logs/`), waits until
+every one answers /readyz, and prints `vigil status`. It then reprints the status every
+`--interval` seconds until Ctrl-C or SIGTERM, drains the services (SIGTERM, then SIGKILL
+after a timeout) and stops the stack unless `--keep-stack`. `--once` stops right after
+the first status: the smoke test of CI.
+
+Exit status 0 when every service became ready and drained cleanly, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
 
 import click
+import vigil_migrations
+from vigil_runtime.settings import VigilSettings
+from vigil_runtime.stack import LocalStack, StackError, StackInfo
+
+from vigil_cli import camera_store
+from vigil_cli.audit import os_actor
+from vigil_cli.camera_models import NewCamera
+from vigil_cli.commands.stack import data_dir_option
+from vigil_cli.commands.status import collect_status, render_status
+from vigil_cli.db import connect
+
+SERVICES: tuple[str, ...] = ("ingest", "analyzer", "optimizer", "alerter", "retention")
+DEFAULT_BASE_PORT = 9101  # the services' own defaults: ingest 9101 … retention 9105
+DEMO_CAMERAS: tuple[tuple[str, str, str], ...] = (
+    ("demo-lobby", "Lobby", "lobby"),
+    ("demo-parking", "Parking lot", "parking"),
+    ("demo-loading-dock", "Loading dock", "loading_dock"),
+    ("demo-entrance", "Main entrance", "entrance"),
+    ("demo-warehouse", "Warehouse aisle", "warehouse"),
+)
+SERVICE_GRACE_S = 10.0
+KILL_AFTER_S = SERVICE_GRACE_S + 5.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def service_ports(base_port: int) -> dict[str, int]:
+    """Ports of the services: consecutive from `base_port`, or free ones when it is 0."""
+    if base_port == 0:
+        return {name: _free_port() for name in SERVICES}
+    return {name: base_port + offset for offset, name in enumerate(SERVICES)}
+
+
+# --- database ----------------------------------------------------------------------------
+
+
+def register_demo_cameras(settings: VigilSettings, count: int) -> list[str]:
+    """Register the first `count` demo cameras that are not there yet; their ids."""
+    added: list[str] = []
+    actor = os_actor()
+    with connect(settings) as conn:
+        for camera_id, name, scene in DEMO_CAMERAS[:count]:
+            camera = NewCamera(id=camera_id, name=name, site="demo", scene_type=scene)
+            try:
+                camera_store.add_camera(conn, camera, cipher=None, actor=actor)
+            except camera_store.CameraExistsError:
+                continue
+            added.append(camera_id)
+    return added
+
+
+# --- services ----------------------------------------------------------------------------
+
+
+@dataclass
+class ServiceProcess:
+    """One service child process and where it logs."""
+
+    name: str
+    port: int
+    log_path: Path
+    process: subprocess.Popen[bytes]
+
+    def readyz(self) -> int | None:
+        """HTTP status of /readyz, None when nothing answers."""
+        url = f"http://127.0.0.1:{self.port}/readyz"
+        try:
+            with urllib.request.urlopen(url, timeout=2.0) as resp:
+                return int(resp.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except (OSError, urllib.error.URLError):
+            return None
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def start_services(info: StackInfo, env_file: Path, ports: dict[str, int]) -> list[ServiceProcess]:
+    """Start every service with the stack's env file and its own port."""
+    log_dir = info.data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    base_env = {
+        **os.environ,
+        **info.env(),
+        "VIGIL_ENV_FILE": str(env_file),
+        "VIGIL_HTTP_HOST": "127.0.0.1",
+        "VIGIL_SHUTDOWN_GRACE_S": str(SERVICE_GRACE_S),
+    }
+    started: list[ServiceProcess] = []
+    for name in SERVICES:
+        log_path = log_dir / f"{name}.log"
+        env = {**base_env, "VIGIL_HTTP_PORT": str(ports[name])}
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", f"vigil_{name}.main"],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches us only; we drain them in order
+            )
+        started.append(ServiceProcess(name, ports[name], log_path, process))
+    return started
+
+
+def wait_ready(services: list[ServiceProcess], timeout_s: float) -> list[str]:
+    """Poll /readyz until all answer 200; the problems left when the time is up."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        problems = [_readiness_problem(service) for service in services]
+        left = [problem for problem in problems if problem]
+        exited = any(service.process.poll() is not None for service in services)
+        if not left or exited or time.monotonic() >= deadline:
+            return left
+        time.sleep(0.25)
+
+
+def _readiness_problem(service: ServiceProcess) -> str | None:
+    code = service.process.poll()
+    if code is not None:
+        return f"{service.name} exited with status {code}:\n{service.log_tail()}"
+    status = service.readyz()
+    if status == 200:
+        return None
+    return f"{service.name} not ready on port {service.port} (/readyz: {status or 'no answer'})"
+
+
+def stop_services(services: list[ServiceProcess]) -> dict[str, int]:
+    """SIGTERM all, wait for them to drain, SIGKILL the stragglers; exit codes by name."""
+    for service in services:
+        if service.process.poll() is None:
+            service.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + KILL_AFTER_S
+    codes: dict[str, int] = {}
+    for service in services:
+        try:
+            codes[service.name] = service.process.wait(max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            service.process.kill()
+            codes[service.name] = service.process.wait()
+    return codes
+
+
+# --- signals -----------------------------------------------------------------------------
+
+
+@contextmanager
+def stop_requested() -> Iterator[threading.Event]:
+    """An event set by SIGINT/SIGTERM while the block runs (handlers restored after)."""
+    event = threading.Event()
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        event.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield event
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+# --- command -----------------------------------------------------------------------------
+
+
+def _echo_stack(info: StackInfo, env_file: Path) -> None:
+    backends = ", ".join(f"{name}={backend}" for name, backend in info.backends.items())
+    click.echo(f"stack up in {info.data_dir} ({backends}); env file {env_file}")
+    for warning in info.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+def _print_status(settings: VigilSettings, data_dir: Path) -> None:
+    report = asyncio.run(collect_status(settings, data_dir))
+    click.echo(f"\n=== vigil status ({time.strftime('%H:%M:%S')}) ===")
+    click.echo(render_status(report))
+
+
+def _run_services(
+    info: StackInfo, env_file: Path, ports: dict[str, int], once: bool, interval: float,
+    ready_timeout: float,
+) -> bool:  # fmt: skip
+    """Start the services, show status until stopped, drain them; True when all went well."""
+    settings = VigilSettings(database_url=info.database_url, redis_url=info.redis_url,
+                             mqtt_url=info.mqtt_url)  # fmt: skip
+    services = start_services(info, env_file, ports)
+    click.echo(f"started {', '.join(SERVICES)}; logs in {info.data_dir / 'logs'}")
+    ok = True
+    try:
+        with stop_requested() as stop:
+            problems = wait_ready(services, ready_timeout)
+            for problem in problems:
+                click.echo(f"error: {problem}", err=True)
+            ok = not problems
+            _print_status(settings, info.data_dir)
+            while ok and not once and not stop.wait(interval):
+                _print_status(settings, info.data_dir)
+    finally:
+        click.echo("stopping the services…")
+        codes = stop_services(services)
+    failed = {name: code for name, code in codes.items() if code != 0}
+    for name, code in failed.items():
+        click.echo(f"error: {name} exited with status {code}", err=True)
+    return ok and not failed
 
 
 @click.command(name="demo")
-def command() -> None:
-    """Not implemented yet."""
-    raise click.ClickException("not implemented yet")
+@data_dir_option
+@click.option(
+    "--cameras",
+    "camera_count",
+    type=click.IntRange(1, len(DEMO_CAMERAS)),
+    default=3,
+    show_default=True,
+    help="How many demo cameras to register.",
+)
+@click.option(
+    "--base-port",
+    type=click.IntRange(0, 65535 - len(SERVICES)),
+    default=DEFAULT_BASE_PORT,
+    show_default=True,
+    help="HTTP port of the first service, the others follow; 0 picks free ports.",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=1),
+    default=10.0,
+    show_default=True,
+    help="Seconds between status reprints.",
+)
+@click.option(
+    "--ready-timeout",
+    type=click.FloatRange(min=1),
+    default=90.0,
+    show_default=True,
+    help="Seconds to wait for every service to become ready.",
+)
+@click.option("--once", is_flag=True, help="Bring up, print the status once, shut down.")
+@click.option("--keep-stack", is_flag=True, help="Leave PostgreSQL/Redis/MQTT running after.")
+def command(
+    data_dir: Path, camera_count: int, base_port: int, interval: float, ready_timeout: float,
+    once: bool, keep_stack: bool,
+) -> None:  # fmt: skip
+    """Run the whole platform locally: stack, migrations, demo cameras, the five services."""
+    stack = LocalStack(data_dir)
+    try:
+        info = stack.up()
+    except StackError as exc:
+        raise click.ClickException(f"could not start the stack: {exc}") from exc
+    try:
+        env_file = info.write_env()
+        _echo_stack(info, env_file)
+        vigil_migrations.upgrade(info.database_url)
+        settings = VigilSettings(database_url=info.database_url, redis_url=info.redis_url,
+                                 mqtt_url=info.mqtt_url)  # fmt: skip
+        added = register_demo_cameras(settings, camera_count)
+        click.echo(f"demo cameras: {len(added)} registered, {camera_count - len(added)} existed")
+        ok = _run_services(info, env_file, service_ports(base_port), once, interval,
+                           ready_timeout)  # fmt: skip
+    finally:
+        if not keep_stack:
+            click.echo("stopping the stack…")
+            stack.down()
+    if not ok:
+        raise SystemExit(1)

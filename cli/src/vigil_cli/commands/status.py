@@ -1,9 +1,277 @@
-"""`vigil status` (placeholder until implemented)."""
+"""`vigil status`: is Vigil up, and if not, what is missing?
 
+One screen (or `--json`) with: the local stack's servers (when a stack data folder exists),
+whether PostgreSQL and Redis answer, the registered cameras with their live state from
+Redis, and every running service found through its heartbeat key
+(`vigil:service:{name}:{instance}`), probed over HTTP on /healthz and /readyz.
+
+A dependency that is down is shown, not raised: the command exits 0 unless neither
+PostgreSQL nor Redis can be reached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
 import click
+import redis.asyncio as aioredis
+from vigil_runtime.service import SERVICE_KEY_PREFIX
+from vigil_runtime.settings import ENV_FILE_VARIABLE, VigilSettings, redact_text, redacted_url
+from vigil_runtime.stack import LocalStack
+from vigil_schema.streams import CameraStateField, camera_state_key
+
+from vigil_cli.db import load_settings
+from vigil_cli.output import echo_json, render_table
+
+DEFAULT_DATA_DIR = Path(".vigil")
+TIMEOUT_S = 3.0
+PROBE_TIMEOUT_S = 2.0
+
+
+@dataclass
+class Reach:
+    """Whether a dependency answered, at which (password-free) address, and why not."""
+
+    url: str
+    ok: bool = False
+    error: str | None = None
+
+
+@dataclass
+class StatusReport:
+    """Everything `vigil status` shows; plain data so it renders as a table or as JSON."""
+
+    postgres: Reach
+    redis: Reach
+    stack: dict[str, dict[str, Any]] | None = None
+    cameras: list[dict[str, Any]] = field(default_factory=list)
+    services: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def anything_reachable(self) -> bool:
+        return self.postgres.ok or self.redis.ok
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _error_text(exc: BaseException) -> str:
+    detail = str(exc).strip()
+    return redact_text(f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__)
+
+
+# --- collection --------------------------------------------------------------------------
+
+
+async def collect_status(settings: VigilSettings, data_dir: Path | None) -> StatusReport:
+    """Gather the report; every network step has a timeout and none raises."""
+    report = StatusReport(
+        postgres=Reach(redacted_url(settings.database_url)),
+        redis=Reach(redacted_url(settings.redis_url)),
+    )
+    stack_task = asyncio.create_task(asyncio.to_thread(_stack_status, data_dir))
+    client = aioredis.Redis.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        socket_timeout=TIMEOUT_S,
+        socket_connect_timeout=TIMEOUT_S,
+    )
+    try:
+        cameras, _ = await asyncio.gather(
+            _cameras(settings.database_url, report.postgres),
+            _ping(client, report.redis),
+        )
+        if report.redis.ok:
+            report.cameras = await _with_live_state(client, cameras)
+            report.services = await _services(client)
+        else:
+            report.cameras = cameras
+    finally:
+        await client.aclose()
+    report.stack = await stack_task
+    return report
+
+
+def _stack_status(data_dir: Path | None) -> dict[str, dict[str, Any]] | None:
+    """The local stack's servers, when `data_dir` holds one (blocking: run in a thread)."""
+    if data_dir is None or not data_dir.is_dir():
+        return None
+    return dict(LocalStack(data_dir).status())
+
+
+async def _ping(client: aioredis.Redis, reach: Reach) -> None:
+    try:
+        async with asyncio.timeout(TIMEOUT_S):
+            await client.ping()
+        reach.ok = True
+    except Exception as exc:
+        reach.error = _error_text(exc)
+
+
+async def _cameras(url: str, reach: Reach) -> list[dict[str, Any]]:
+    try:
+        conn = await asyncpg.connect(url, timeout=TIMEOUT_S)
+    except Exception as exc:
+        reach.error = _error_text(exc)
+        return []
+    reach.ok = True
+    try:
+        rows = await conn.fetch(
+            "SELECT id, name, desired_state FROM cameras ORDER BY id", timeout=TIMEOUT_S
+        )
+    except asyncpg.UndefinedTableError:
+        reach.error = "no cameras table: run `vigil migrate`"
+        return []
+    except Exception as exc:
+        reach.error = _error_text(exc)
+        return []
+    finally:
+        await conn.close(timeout=TIMEOUT_S)
+    return [dict(row) for row in rows]
+
+
+async def _with_live_state(
+    client: aioredis.Redis, cameras: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Add `status` and `last_seen` from each camera's `vigil:camera:{id}:state` hash."""
+    async with client.pipeline(transaction=False) as pipe:
+        for camera in cameras:
+            pipe.hmget(
+                camera_state_key(camera["id"]),
+                [CameraStateField.STATUS, CameraStateField.LAST_SEEN],
+            )
+        states = await pipe.execute() if cameras else []
+    return [
+        {**camera, "status": status, "last_seen": last_seen}
+        for camera, (status, last_seen) in zip(cameras, states, strict=True)
+    ]
+
+
+async def _services(client: aioredis.Redis) -> list[dict[str, Any]]:
+    """Every heartbeating service instance, probed on /healthz and /readyz."""
+    beats: list[dict[str, str]] = []
+    async for key in client.scan_iter(match=f"{SERVICE_KEY_PREFIX}*", count=200):
+        beat = await client.hgetall(key)
+        if beat:
+            beats.append({str(k): str(v) for k, v in beat.items()})
+    beats.sort(key=lambda beat: (beat.get("service", ""), beat.get("instance", "")))
+    timeout = aiohttp.ClientTimeout(total=PROBE_TIMEOUT_S)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        return list(await asyncio.gather(*(_probe(session, beat) for beat in beats)))
+
+
+def _probe_host(beat: dict[str, str]) -> str:
+    host = beat.get("host", "")
+    return "127.0.0.1" if not host or host == socket.gethostname() else host
+
+
+async def _probe(session: aiohttp.ClientSession, beat: dict[str, str]) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "service": beat.get("service"),
+        "instance": beat.get("instance"),
+        "state": beat.get("status"),
+        "http_port": beat.get("http_port"),
+        "version": beat.get("version"),
+        "last_seen": beat.get("last_seen"),
+        "live": False,
+        "ready": False,
+        "detail": None,
+    }
+    base = f"http://{_probe_host(beat)}:{beat.get('http_port')}"
+    try:
+        async with session.get(f"{base}/healthz") as resp:
+            row["live"] = resp.status == 200
+        async with session.get(f"{base}/readyz") as resp:
+            row["ready"] = resp.status == 200
+            if not row["ready"]:
+                row["detail"] = _readyz_detail(await resp.json(content_type=None))
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        row["detail"] = _error_text(exc)
+    return row
+
+
+def _readyz_detail(body: Any) -> str:
+    if not isinstance(body, dict):
+        return "unexpected /readyz answer"
+    checks = body.get("checks") or {}
+    failing = [f"{name}: {checks.get(name)}" for name in body.get("failing", [])]
+    return "; ".join(failing) or str(body.get("status", "not ready"))
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+def render_status(report: StatusReport) -> str:
+    """The report as aligned plain-text sections."""
+    sections: list[str] = []
+    if report.stack is not None:
+        rows = [
+            (name, s.get("backend"), s.get("port"), s.get("pid"), s.get("alive"))
+            for name, s in report.stack.items()
+        ]
+        sections.append(
+            "Local stack\n" + render_table(["server", "backend", "port", "pid", "alive"], rows)
+        )
+    deps = [
+        (name, reach.url, "ok" if reach.ok and not reach.error else reach.error or "unreachable")
+        for name, reach in (("postgresql", report.postgres), ("redis", report.redis))
+    ]
+    sections.append("Dependencies\n" + render_table(["dependency", "url", "state"], deps))
+    cameras = [
+        (c["id"], c["name"], c["desired_state"], c.get("status"), c.get("last_seen"))
+        for c in report.cameras
+    ]
+    sections.append(
+        f"Cameras ({len(cameras)})\n"
+        + render_table(["id", "name", "desired_state", "status", "last_seen"], cameras)
+    )
+    services = [
+        (
+            s["service"],
+            s["instance"],
+            s["http_port"],
+            s["state"],
+            s["live"],
+            s["ready"],
+            s["detail"],
+        )
+        for s in report.services
+    ]
+    headers = ["service", "instance", "port", "state", "live", "ready", "detail"]
+    sections.append(f"Services ({len(services)})\n" + render_table(headers, services))
+    return "\n\n".join(sections)
+
+
+def load_status_settings(data_dir: Path) -> VigilSettings:
+    """Settings as the services see them; the stack env file of `data_dir` by default."""
+    os.environ.setdefault(ENV_FILE_VARIABLE, str(data_dir / "stack.env"))
+    return load_settings()
 
 
 @click.command(name="status")
-def command() -> None:
-    """Not implemented yet."""
-    raise click.ClickException("not implemented yet")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_DATA_DIR,
+    envvar="VIGIL_DATA_DIR",
+    show_default=True,
+    help="Local stack data folder (its stack.env is read unless VIGIL_ENV_FILE is set).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def command(data_dir: Path, as_json: bool) -> None:
+    """Show the stack, the cameras and the running services."""
+    settings = load_status_settings(data_dir)
+    report = asyncio.run(collect_status(settings, data_dir))
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        click.echo(render_status(report))
+    if not report.anything_reachable:
+        raise SystemExit(1)
