@@ -8,7 +8,7 @@ import importlib
 import json
 import platform
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 RESULTS = Path(__file__).parent / "results"
 BENCHMARKS = ("copy_writer",)
 
-Benchmark = Callable[[argparse.Namespace], Awaitable[dict[str, Any]]]
+Benchmark = Callable[[argparse.Namespace], Coroutine[Any, Any, dict[str, Any]]]
 
 
 def _machine() -> dict[str, Any]:
@@ -31,7 +31,9 @@ def _machine() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("names", nargs="*", metavar="NAME", help=f"one of {BENCHMARKS}; all by default")
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"one of {BENCHMARKS}; all by default"
+    )
     parser.add_argument("--rows", type=int, default=200_000, help="rows per bulk measurement")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions (the median is kept)")
     args = parser.parse_args(argv)
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.names or BENCHMARKS:
         module = importlib.import_module(f"bench.{name}")
         run: Benchmark = module.run
-        result = asyncio.run(run(args))
+        result: dict[str, Any] = asyncio.run(run(args))
         result |= {"benchmark": name, "at": datetime.now(UTC).isoformat(), "machine": _machine()}
         path = RESULTS / f"{name}.json"
         path.write_text(json.dumps(result, indent=2) + "\n")

@@ -22,7 +22,7 @@ def _yaml_docs(path: Path) -> list[dict[str, Any]]:
 
 
 def _all_manifests() -> list[tuple[Path, dict[str, Any]]]:
-    docs = []
+    docs: list[tuple[Path, dict[str, Any]]] = []
     for path in sorted((DEPLOY / "k8s").rglob("*.yaml")):
         docs.extend((path, doc) for doc in _yaml_docs(path))
     return docs
@@ -47,7 +47,7 @@ def test_kustomizations_reference_existing_files() -> None:
 
 
 def _pod_specs() -> list[tuple[str, dict[str, Any]]]:
-    specs = []
+    specs: list[tuple[str, dict[str, Any]]] = []
     for path, doc in _all_manifests():
         if doc.get("kind") in ("Deployment", "Job"):
             specs.append(

@@ -9,6 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner, Result
+
 from vigil_cli.main import cli
 from vigil_runtime.crypto import generate_key
 from vigil_schema.ids import CAMERA_ID_PATTERN

@@ -8,6 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner, Result
+
 from vigil_cli import camera_store
 from vigil_cli.camera_models import NewCamera
 from vigil_cli.main import cli

@@ -7,6 +7,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner, Result
+
 from vigil_cli.main import cli
 
 HEAD = "0001"

@@ -15,6 +15,7 @@ from typing import Any, Final
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
+
 from vigil_schema.enums import AuditStatus, LogSeverity
 from vigil_schema.tables import AUDIT_LOG
 

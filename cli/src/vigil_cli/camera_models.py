@@ -22,6 +22,7 @@ from pydantic import (
     SecretStr,
     field_validator,
 )
+
 from vigil_schema.camera import CameraCredentials, ZoneConfig
 from vigil_schema.enums import DesiredState
 from vigil_schema.ids import CameraId

@@ -17,10 +17,10 @@ from urllib.parse import urlsplit
 
 import click
 from pydantic import SecretStr, ValidationError
-from vigil_schema.camera import CameraCredentials, ZoneConfig
-from vigil_schema.enums import DesiredState
 
 from vigil_cli.zones_file import ZonesFileError, load_zones_file
+from vigil_schema.camera import CameraCredentials, ZoneConfig
+from vigil_schema.enums import DesiredState
 
 F = TypeVar("F", bound=Callable[..., Any])
 

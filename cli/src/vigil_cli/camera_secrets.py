@@ -15,12 +15,12 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 from pydantic import SecretStr
-from vigil_runtime.crypto import CredentialCipher, DecryptionError
-from vigil_runtime.settings import redacted_url
-from vigil_schema.camera import CameraCredentials
 
 from vigil_cli.audit import ENTITY_CAMERA, write_audit
 from vigil_cli.camera_models import CameraRecord
+from vigil_runtime.crypto import CredentialCipher, DecryptionError
+from vigil_runtime.settings import redacted_url
+from vigil_schema.camera import CameraCredentials
 
 SECRET_COLUMNS: Final = ("credentials_encrypted", "connection_string_encrypted")
 

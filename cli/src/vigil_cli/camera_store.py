@@ -21,14 +21,14 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from vigil_runtime.crypto import CredentialCipher
-from vigil_schema.camera import ZoneConfig
-from vigil_schema.enums import DesiredState
-from vigil_schema.tables import CAMERAS
 
 from vigil_cli.audit import ENTITY_CAMERA, write_audit
 from vigil_cli.camera_models import CameraRecord, CameraUpdate, NewCamera
 from vigil_cli.camera_secrets import encrypt_connection_string, encrypt_credentials
+from vigil_runtime.crypto import CredentialCipher
+from vigil_schema.camera import ZoneConfig
+from vigil_schema.enums import DesiredState
+from vigil_schema.tables import CAMERAS
 
 _COLUMNS = sql.SQL(", ").join(sql.Identifier(name) for name in CameraRecord.column_names())
 _TABLE = sql.Identifier(CAMERAS.name)

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from vigil_runtime.crypto import CredentialCipher, DecryptionError
-from vigil_schema.camera import Zone
-
 from vigil_cli.camera_models import CameraRecord
 from vigil_cli.camera_secrets import decrypt_credentials, masked_connection_string
 from vigil_cli.output import render_fields, render_table
+from vigil_runtime.crypto import CredentialCipher, DecryptionError
+from vigil_schema.camera import Zone
 
 LIST_HEADERS = ("ID", "NAME", "SITE", "VENDOR", "IP", "STATE", "ZONES", "CREDS", "UPDATED")
 

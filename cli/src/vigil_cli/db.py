@@ -15,6 +15,7 @@ import click
 import psycopg
 from psycopg.rows import DictRow, dict_row
 from pydantic import ValidationError
+
 from vigil_runtime.crypto import CredentialCipher, SecretKeyError
 from vigil_runtime.settings import VigilSettings, redact_text, redacted_url
 

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
+
 from vigil_schema.camera import ZoneConfig
 
 MAX_FILE_BYTES = 1_000_000

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
+
 from vigil_runtime.crypto import CredentialCipher, DecryptionError, SecretKeyError, generate_key
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import structlog
+
 from vigil_runtime.logging import (
     RateLimitedLogger,
     configure_logging,

@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry, Counter
+
 from vigil_runtime.ops import OpsServer, failing_check, postgres_check, redis_check
 
 

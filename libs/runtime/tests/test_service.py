@@ -19,6 +19,7 @@ import pytest
 import redis
 import structlog
 from prometheus_client import CollectorRegistry
+
 from vigil_runtime.service import (
     EXIT_FAILED,
     EXIT_OK,

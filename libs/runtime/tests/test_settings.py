@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import Field, ValidationError
+
 from vigil_runtime.settings import (
     VigilSettings,
     parse_mqtt_url,

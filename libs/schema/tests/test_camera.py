@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
+
 from vigil_schema.camera import (
     CameraConfig,
     CameraCredentials,

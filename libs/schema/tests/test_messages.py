@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
+
 from vigil_schema.enums import AlertSeverity, AlertStatus
 from vigil_schema.messages import (
     AlertCandidate,

@@ -18,6 +18,7 @@ import pydantic
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from vigil_schema import mqtt
 from vigil_schema.enums import EventType, RejectReason
 from vigil_schema.mqtt import (

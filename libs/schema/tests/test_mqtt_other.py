@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from vigil_schema.enums import CameraStatus, HealthLevel, MetricType, RejectReason
 from vigil_schema.mqtt import (
     FrameHeader,

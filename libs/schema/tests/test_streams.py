@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from vigil_schema import streams
 from vigil_schema.enums import AlertSeverity, CameraStatus, EventType
 from vigil_schema.messages import (

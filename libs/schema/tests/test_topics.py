@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from vigil_schema.ids import CAMERA_ID_PATTERN
 from vigil_schema.topics import (
     ALL_CAMERAS_FILTER,

@@ -11,10 +11,6 @@ from typing import Any
 
 import click
 from pydantic import ValidationError
-from vigil_runtime.crypto import CredentialCipher, SecretKeyError, generate_key
-from vigil_runtime.settings import VigilSettings
-from vigil_schema.enums import DesiredState
-from vigil_schema.ids import validate_camera_id
 
 from vigil_cli import camera_store
 from vigil_cli.audit import os_actor
@@ -31,6 +27,10 @@ from vigil_cli.camera_secrets import SecretRotationError, rotate_secrets
 from vigil_cli.camera_views import list_json, list_table, show_json, show_text
 from vigil_cli.db import connect, load_cipher, load_settings
 from vigil_cli.output import echo_json
+from vigil_runtime.crypto import CredentialCipher, SecretKeyError, generate_key
+from vigil_runtime.settings import VigilSettings
+from vigil_schema.enums import DesiredState
+from vigil_schema.ids import validate_camera_id
 
 
 @click.group(name="cameras")

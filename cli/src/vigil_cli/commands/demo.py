@@ -30,16 +30,16 @@ from pathlib import Path
 from types import FrameType
 
 import click
-import vigil_migrations
-from vigil_runtime.settings import VigilSettings
-from vigil_runtime.stack import LocalStack, StackError, StackInfo
 
+import vigil_migrations
 from vigil_cli import camera_store
 from vigil_cli.audit import os_actor
 from vigil_cli.camera_models import NewCamera
 from vigil_cli.commands.stack import data_dir_option
 from vigil_cli.commands.status import collect_status, render_status
 from vigil_cli.db import connect
+from vigil_runtime.settings import VigilSettings
+from vigil_runtime.stack import LocalStack, StackError, StackInfo
 
 SERVICES: tuple[str, ...] = ("ingest", "analyzer", "optimizer", "alerter", "retention")
 DEFAULT_BASE_PORT = 9101  # the services' own defaults: ingest 9101 … retention 9105

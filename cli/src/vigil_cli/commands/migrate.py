@@ -7,12 +7,12 @@ the one in ``VIGIL_DATABASE_URL`` (or the stack env file written by ``vigil stac
 from __future__ import annotations
 
 import click
-import vigil_migrations
 from alembic.util import CommandError
 from sqlalchemy.exc import SQLAlchemyError
-from vigil_runtime.settings import redact_text, redacted_url
 
+import vigil_migrations
 from vigil_cli.db import load_settings
+from vigil_runtime.settings import redact_text, redacted_url
 
 
 @click.command(name="migrate")

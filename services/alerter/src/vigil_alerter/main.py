@@ -10,9 +10,8 @@ arrive with their own issues.
 
 from __future__ import annotations
 
-from vigil_runtime.service import ServiceContext, service_main
-
 from vigil_alerter.settings import AlerterSettings
+from vigil_runtime.service import ServiceContext, service_main
 
 SERVICE = "alerter"
 

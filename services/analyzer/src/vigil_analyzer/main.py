@@ -10,9 +10,8 @@ frames that matter and publishing alert candidates arrive with their own issues.
 
 from __future__ import annotations
 
-from vigil_runtime.service import ServiceContext, service_main
-
 from vigil_analyzer.settings import AnalyzerSettings
+from vigil_runtime.service import ServiceContext, service_main
 
 SERVICE = "analyzer"
 

@@ -11,9 +11,8 @@ PostgreSQL with COPY, recording rejects and publishing to `vigil:events` / `vigi
 
 from __future__ import annotations
 
-from vigil_runtime.service import ServiceContext, service_main
-
 from vigil_ingest.settings import IngestSettings
+from vigil_runtime.service import ServiceContext, service_main
 
 SERVICE = "ingest"
 

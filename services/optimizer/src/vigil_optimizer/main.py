@@ -10,9 +10,8 @@ and verifying them over ONVIF arrive with their own issues.
 
 from __future__ import annotations
 
-from vigil_runtime.service import ServiceContext, service_main
-
 from vigil_optimizer.settings import OptimizerSettings
+from vigil_runtime.service import ServiceContext, service_main
 
 SERVICE = "optimizer"
 

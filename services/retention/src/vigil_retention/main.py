@@ -10,9 +10,8 @@ rollups arrive with their own issues.
 
 from __future__ import annotations
 
-from vigil_runtime.service import ServiceContext, service_main
-
 from vigil_retention.settings import RetentionSettings
+from vigil_runtime.service import ServiceContext, service_main
 
 SERVICE = "retention"
 
