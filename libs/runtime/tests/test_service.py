@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import socket
-import subprocess
 import sys
 import textwrap
 import time
@@ -20,6 +17,7 @@ import redis
 import structlog
 from prometheus_client import CollectorRegistry
 
+from vigil_runtime import service
 from vigil_runtime.service import (
     EXIT_FAILED,
     EXIT_OK,
@@ -29,6 +27,9 @@ from vigil_runtime.service import (
     service_key,
 )
 from vigil_runtime.settings import VigilSettings
+from vigil_runtime.testing import services
+from vigil_runtime.testing.services import ServiceLauncher
+from vigil_schema import streams
 
 
 @pytest.fixture(autouse=True)
@@ -197,49 +198,56 @@ PROBE_SERVICE = textwrap.dedent(
 )
 
 
-def _wait_for_heartbeat(client: redis.Redis, pattern: str, timeout_s: float) -> dict[str, str]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for key in client.scan_iter(match=pattern):
-            beat = client.hgetall(key)
-            if beat:
-                return {str(k): str(v) for k, v in beat.items()}
-        time.sleep(0.1)
-    raise AssertionError(f"no heartbeat {pattern} within {timeout_s}s")
-
-
 def test_subprocess_drains_on_sigterm(
-    tmp_path: Path, stack_env: dict[str, str], redis_url: str
+    tmp_path: Path, run_service_process: ServiceLauncher, redis_url: str
 ) -> None:
     script = tmp_path / "probe_service.py"
     script.write_text(PROBE_SERVICE)
-    env = {
-        **os.environ,
-        **stack_env,
-        "VIGIL_ENV_FILE": str(tmp_path / "absent.env"),
-        "VIGIL_HTTP_HOST": "127.0.0.1",
-        "VIGIL_HTTP_PORT": "0",
-        "VIGIL_SHUTDOWN_GRACE_S": "5",
-        "VIGIL_HEARTBEAT_INTERVAL_S": "0.5",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, str(script)], env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True
-    )
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    try:
-        beat = _wait_for_heartbeat(client, "vigil:service:probe:*", timeout_s=20)
-        port = int(beat["http_port"])
-        assert asyncio.run(_get(port, "/readyz"))[0] == 200
-        proc.send_signal(signal.SIGTERM)
-        status, body = asyncio.run(_get(port, "/readyz"))
+    command = [sys.executable, str(script)]
+    env = {"VIGIL_SHUTDOWN_GRACE_S": "5"}
+    with run_service_process("probe", command=command, env=env) as probe:
+        assert probe.wait_heartbeat("running")["http_port"] == str(probe.port)
+        assert probe.readyz()[0] == 200
+        probe.terminate()
+        status, body = probe.readyz()
         assert (status, body["status"]) == (503, "draining")
-        assert proc.wait(timeout=5) == 0
+        assert probe.wait(timeout_s=5) == 0
+    client = redis.Redis.from_url(redis_url)
+    try:
         assert list(client.scan_iter(match="vigil:service:*")) == []
     finally:
         client.close()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        stderr = proc.stderr.read() if proc.stderr else ""
-    assert '"event": "stopping"' in stderr
-    assert '"exit_code": 0' in stderr
+    assert '"event": "stopping"' in probe.stderr
+    assert '"exit_code": 0' in probe.stderr
+
+
+def test_heartbeat_key_is_the_schema_key_builder() -> None:
+    assert service.service_key is streams.service_key
+    assert service.SERVICE_KEY_PREFIX == streams.SERVICE_KEY_PREFIX == "vigil:service:"
+    assert streams.service_key("ingest", "host-7") == "vigil:service:ingest:host-7"
+
+
+def test_service_process_that_exits_early_fails_with_its_stderr(
+    run_service_process: ServiceLauncher,
+) -> None:
+    command = [sys.executable, "-c", "import sys; sys.stderr.write('no config'); sys.exit(3)"]
+    with (
+        pytest.raises(AssertionError, match=r"(?s)exited with 3 before ready.*no config"),
+        run_service_process("broken", command=command),
+    ):
+        pass
+
+
+def test_service_process_retries_on_a_fresh_port_when_its_port_is_taken(
+    tmp_path: Path, run_service_process: ServiceLauncher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = tmp_path / "probe_service.py"
+    script.write_text(PROBE_SERVICE)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        ports = iter([taken.getsockname()[1], _closed_port()])
+        monkeypatch.setattr(services, "free_port", lambda: next(ports))
+        with run_service_process("probe", command=[sys.executable, str(script)]) as probe:
+            assert probe.port != taken.getsockname()[1]
+            assert probe.readyz()[0] == 200

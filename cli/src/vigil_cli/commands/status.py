@@ -25,10 +25,9 @@ import redis.asyncio as aioredis
 
 from vigil_cli.db import load_settings
 from vigil_cli.output import echo_json, render_table
-from vigil_runtime.service import SERVICE_KEY_PREFIX
 from vigil_runtime.settings import ENV_FILE_VARIABLE, VigilSettings, redact_text, redacted_url
 from vigil_runtime.stack import LocalStack
-from vigil_schema.streams import CameraStateField, camera_state_key
+from vigil_schema.streams import SERVICE_KEY_PREFIX, CameraStateField, camera_state_key
 
 DEFAULT_DATA_DIR = Path(".vigil")
 TIMEOUT_S = 3.0

@@ -6,11 +6,11 @@ runs `body(ctx)`, gives it `settings.shutdown_grace_s` to return once stopping, 
 cancels it. Exit status: 0 when the body returned (clean drain), 1 when it failed or had
 to be cancelled, 2 when the process could not start.
 
-`ctx.dependencies()` is what most bodies start with: it connects the asyncpg pool and the
-Redis client with jittered backoff (a dependency that is down keeps /readyz at 503 with the
-last error and is retried; it never crashes the process), registers their readiness
-checks, and heartbeats `vigil:service:{name}:{instance}` so `vigil status` can list the
-running services.
+`ctx.dependencies()` is what most bodies start with (`vigil_runtime.dependencies`): it
+connects the asyncpg pool and the Redis client with jittered backoff, registers their
+readiness checks, and heartbeats `vigil:service:{name}:{instance}`
+(`vigil_runtime.heartbeat`) so `vigil status` can list the running services. Their public
+names are re-exported here.
 """
 
 from __future__ import annotations
@@ -18,27 +18,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NoReturn, TypeVar
 
-import asyncpg
-import redis.asyncio as aioredis
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, Info
 from pydantic import ValidationError
-from redis.exceptions import RedisError
-from redis.typing import EncodableT, FieldT
 from structlog.typing import FilteringBoundLogger
 
-from vigil_runtime.backoff import Backoff, retry_async
-from vigil_runtime.db import create_pool
-from vigil_runtime.logging import RateLimitedLogger, configure_logging, get_logger
-from vigil_runtime.ops import OpsServer, failing_check, postgres_check, redis_check
-from vigil_runtime.settings import VigilSettings, redact_text
+from vigil_runtime.dependencies import Dependencies, connect_dependencies
+from vigil_runtime.heartbeat import package_version
+from vigil_runtime.logging import configure_logging, get_logger
+from vigil_runtime.ops import OpsServer
+from vigil_runtime.settings import VigilSettings
+from vigil_runtime.tasks import cancel_and_wait
+from vigil_schema.streams import SERVICE_KEY_PREFIX, service_key
 
 __all__ = [
     "EXIT_FAILED",
@@ -48,6 +44,7 @@ __all__ = [
     "Dependencies",
     "ServiceContext",
     "ServiceStopping",
+    "package_version",
     "run_service",
     "serve",
     "service_key",
@@ -58,35 +55,12 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_STARTUP = 2
 
-SERVICE_KEY_PREFIX = "vigil:service:"
-
 T = TypeVar("T")
 Body = Callable[["ServiceContext"], Coroutine[Any, Any, None]]
-
-_PG_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-)
-_REDIS_ERRORS: tuple[type[BaseException], ...] = (OSError, TimeoutError, RedisError)
-
-
-def service_key(name: str, instance: str) -> str:
-    """Redis hash where a running service instance publishes its heartbeat."""
-    return f"{SERVICE_KEY_PREFIX}{name}:{instance}"
 
 
 class ServiceStopping(Exception):
     """Raised inside the body when a stop arrives before it could start working."""
-
-
-@dataclass
-class Dependencies:
-    """The connections a service body works with."""
-
-    pool: Any  # asyncpg.Pool (asyncpg ships no type information)
-    redis: aioredis.Redis
 
 
 @dataclass
@@ -130,181 +104,20 @@ class ServiceContext:
         finally:
             stop.cancel()
         if not task.done():
-            await _cancel_and_wait(task)
+            await cancel_and_wait(task)
             raise ServiceStopping
         return task.result()
 
-    @contextlib.asynccontextmanager
-    async def dependencies(self) -> AsyncIterator[Dependencies]:
+    def dependencies(self) -> contextlib.AbstractAsyncContextManager[Dependencies]:
         """Connect PostgreSQL and Redis (retrying), register their checks, heartbeat.
 
-        The heartbeat starts as soon as Redis answers (state `starting` until PostgreSQL
-        is connected too), so `vigil status` also lists a service that waits for its
-        database. Raises ServiceStopping when a stop arrives before both are connected.
+        Use as `async with ctx.dependencies() as deps`; see `connect_dependencies`.
+        Raises ServiceStopping when a stop arrives before both are connected.
         """
-        halt = asyncio.Event()
-        pg = asyncio.create_task(self._connect_postgres())
-        rd = asyncio.create_task(self._connect_redis_and_beat(halt))
-        try:
-            await self.until_stopping(asyncio.gather(pg, rd))
-            self.phase = "running"
-            self.beat_now.set()
-            yield Dependencies(pool=pg.result(), redis=rd.result()[0])
-        finally:
-            await _cancel_and_wait(pg, rd)  # no-op for the ones that finished
-            if _succeeded(rd):
-                client, heartbeat = rd.result()
-                await _stop_heartbeat(self, heartbeat, halt)
-                await _forget_heartbeat(self, client)
-                await client.aclose()
-            if _succeeded(pg):
-                await _close_pool(pg.result(), self.settings.shutdown_grace_s)
-
-    async def _connect_redis_and_beat(
-        self, halt: asyncio.Event
-    ) -> tuple[aioredis.Redis, asyncio.Task[None]]:
-        client = await self._connect_redis()
-        return client, asyncio.create_task(_heartbeat(self, client, halt), name="heartbeat")
-
-    async def _connect_postgres(self) -> Any:
-        def connect() -> Awaitable[Any]:
-            return create_pool(self.settings.database_url, application_name=f"vigil-{self.name}")
-
-        pool = await self._connect("postgres", connect, _PG_ERRORS)
-        self.ops.add_check("postgres", postgres_check(pool))
-        return pool
-
-    async def _connect_redis(self) -> aioredis.Redis:
-        client = await self._connect("redis", self._open_redis, _REDIS_ERRORS)
-        self.ops.add_check("redis", redis_check(client))
-        return client
-
-    async def _open_redis(self) -> aioredis.Redis:
-        client = aioredis.Redis.from_url(
-            self.settings.redis_url, socket_timeout=5.0, socket_connect_timeout=5.0
-        )
-        try:
-            await client.ping()
-        except BaseException:
-            await client.aclose()
-            raise
-        return client
-
-    async def _connect(
-        self,
-        what: str,
-        connect: Callable[[], Awaitable[T]],
-        errors: tuple[type[BaseException], ...],
-    ) -> T:
-        """Retry `connect` with jittered backoff; its last error shows in /readyz."""
-        self.ops.add_check(what, failing_check(f"{what}: connecting"))
-        warn = RateLimitedLogger(self.log, interval_s=30.0)
-
-        def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
-            reason = redact_text(f"{type(exc).__name__}: {exc}")
-            self.ops.add_check(what, failing_check(f"{what} unreachable: {reason}"))
-            warn.warning("dependency unreachable, retrying", key=what, dependency=what,
-                         attempt=attempt, error=reason)  # fmt: skip
-
-        result = await retry_async(
-            connect, retry_on=errors, attempts=None, timeout=None,
-            backoff=Backoff(initial=0.2, maximum=10.0), on_retry=on_retry,
-        )  # fmt: skip
-        self.log.info("dependency connected", dependency=what)
-        return result
-
-
-async def _cancel_and_wait(*tasks: asyncio.Future[Any]) -> None:
-    """Cancel `tasks` and wait until they finish.
-
-    `asyncio.wait` (unlike `await task` under `suppress(CancelledError)`) never swallows a
-    cancellation aimed at the caller itself.
-    """
-    for task in tasks:
-        task.cancel()
-    await asyncio.wait(tasks)
-    for task in tasks:
-        if not task.cancelled():
-            task.exception()  # mark retrieved: asyncio would log it as never retrieved
-
-
-def _succeeded(task: asyncio.Task[Any]) -> bool:
-    return task.done() and not task.cancelled() and task.exception() is None
-
-
-async def _close_pool(pool: Any, timeout_s: float) -> None:
-    """Close the pool gracefully; terminate its connections if that takes too long."""
-    try:
-        await asyncio.wait_for(pool.close(), timeout_s)
-    except TimeoutError:
-        pool.terminate()
-
-
-# --- heartbeat ---------------------------------------------------------------------------
-
-
-def _heartbeat_fields(ctx: ServiceContext) -> dict[FieldT, EncodableT]:
-    return {
-        "service": ctx.name,
-        "instance": ctx.settings.instance,
-        "status": "draining" if ctx.stopping.is_set() else ctx.phase,
-        "started_at": ctx.started_at.isoformat(),
-        "last_seen": datetime.now(UTC).isoformat(),
-        "version": package_version(ctx.name),
-        "host": socket.gethostname(),
-        "http_port": str(ctx.ops.port),
-    }
-
-
-async def _heartbeat(ctx: ServiceContext, client: aioredis.Redis, halt: asyncio.Event) -> None:
-    """Refresh the heartbeat hash every interval until `halt`; the TTL outlives 3 misses."""
-    interval = ctx.settings.heartbeat_interval_s
-    ttl_ms = int(interval * 3000) + 1000
-    key = service_key(ctx.name, ctx.settings.instance)
-    warn = RateLimitedLogger(ctx.log, interval_s=60.0)
-    while not halt.is_set():
-        ctx.beat_now.clear()
-        try:
-            async with client.pipeline(transaction=True) as pipe:
-                pipe.hset(key, mapping=_heartbeat_fields(ctx))
-                pipe.pexpire(key, ttl_ms)
-                await pipe.execute()
-        except _REDIS_ERRORS as exc:
-            warn.warning("heartbeat failed", key="heartbeat", error=str(exc))
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(interval):
-                await ctx.beat_now.wait()
-
-
-async def _stop_heartbeat(
-    ctx: ServiceContext, task: asyncio.Task[None], halt: asyncio.Event
-) -> None:
-    """Ask the heartbeat loop to end, and cancel it if a Redis call holds it up.
-
-    A flag, not only cancellation: redis-py can absorb a CancelledError that arrives
-    while a pipeline finishes, and the loop would then sleep on.
-    """
-    halt.set()
-    ctx.beat_now.set()
-    await asyncio.wait({task}, timeout=1.0)
-    if not task.done():
-        await _cancel_and_wait(task)
-
-
-async def _forget_heartbeat(ctx: ServiceContext, client: aioredis.Redis) -> None:
-    with contextlib.suppress(*_REDIS_ERRORS):
-        await client.delete(service_key(ctx.name, ctx.settings.instance))
+        return connect_dependencies(self)
 
 
 # --- process metrics ---------------------------------------------------------------------
-
-
-def package_version(service: str) -> str:
-    """The installed version of `vigil-<service>` (or `unknown`)."""
-    try:
-        return version(f"vigil-{service}")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def _register_process_metrics(ctx: ServiceContext, registry: CollectorRegistry) -> Gauge:

@@ -41,6 +41,8 @@ ACTIVE_CAMERAS_KEY: Final = "vigil:cameras:active"
 """Set of the ids of cameras currently online."""
 RATELIMIT_PREFIX: Final = "vigil:ratelimit:"
 """Prefix of rate-limit and token-budget counters (e.g. ``vigil:ratelimit:claude:tokens``)."""
+SERVICE_KEY_PREFIX: Final = "vigil:service:"
+"""Prefix of the service heartbeat hashes (:func:`service_key`); ``vigil status`` scans it."""
 
 
 def camera_state_key(camera_id: str) -> str:
@@ -58,6 +60,14 @@ def ratelimit_key(*parts: str) -> str:
     if not parts or any(not part or ":" in part for part in parts):
         raise ValueError(f"rate-limit key parts must be non-empty and contain no ':': {parts!r}")
     return RATELIMIT_PREFIX + ":".join(parts)
+
+
+def service_key(name: str, instance: str) -> str:
+    """``vigil:service:{name}:{instance}``: hash where a running service instance heartbeats.
+
+    Written by every service (``vigil_runtime.heartbeat``), read by ``vigil status``.
+    """
+    return f"{SERVICE_KEY_PREFIX}{name}:{instance}"
 
 
 class CameraStateField(StrEnum):
@@ -87,6 +97,7 @@ MESSAGE_TYPES: Final[Mapping[str, type[StreamMessage]]] = {
 
 STREAM_OF_TYPE: Final[Mapping[str, str]] = {
     "event": EVENTS,
+    "events": EVENTS,
     "health": HEALTH,
     "camera_status": HEALTH,
     "frame": FRAMES,

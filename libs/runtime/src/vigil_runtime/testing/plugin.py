@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import os
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ import redis.asyncio
 from vigil_runtime.stack import LocalStack, StackInfo, watchdog
 from vigil_runtime.stack.procs import terminate
 from vigil_runtime.testing import databases
+from vigil_runtime.testing.services import ServiceLauncher
 
 STACK_ENV = "VIGIL_TEST_STACK"
 REDIS_TEST_DBS = range(1, 16)  # database 0 stays for humans poking at the stack
@@ -146,3 +148,21 @@ def stack_env(database_url: str, redis_url: str, mqtt_url: str) -> dict[str, str
         "VIGIL_REDIS_URL": redis_url,
         "VIGIL_MQTT_URL": mqtt_url,
     }
+
+
+@pytest.fixture
+def run_service_process(stack_env: dict[str, str], tmp_path: Path) -> Iterator[ServiceLauncher]:
+    """Run a service as a real subprocess against this test's stack.
+
+    ``with run_service_process("ingest") as service:`` starts ``vigil-ingest`` on a free
+    ``VIGIL_HTTP_PORT``, waits for /readyz 200, and on leaving the block sends SIGTERM and
+    asserts exit code 0. ``service`` has ``port``, ``url``, ``get(path)``, ``readyz()``,
+    ``heartbeat()``, ``wait_heartbeat(status)``, ``stop()``, ``stderr``. See
+    ``vigil_runtime.testing.services`` for the options (``env``, ``command``, ``until``,
+    ``expect_exit``). Children still running at teardown are killed.
+    """
+    launcher = ServiceLauncher(stack_env, tmp_path)
+    try:
+        yield launcher
+    finally:
+        launcher.kill_all()
