@@ -1,0 +1,144 @@
+"""Building and connecting the paho-mqtt client of the ingest's MQTT link.
+
+Pure paho plumbing, kept apart from the link's state machine: which client options,
+CONNECT properties and SUBSCRIBE requests a persistent, manually acknowledged QoS 1
+consumer needs, for MQTT v5 (Mosquitto) and MQTT 3.1.1 (the amqtt fallback).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from vigil_runtime.settings import MqttEndpoint
+
+__all__ = [
+    "SHARED_PREFIX",
+    "build_client",
+    "check_filter",
+    "connect_properties",
+    "plain_filter",
+    "start_connect",
+    "subscribe_requests",
+]
+
+SHARED_PREFIX = "$share/"
+QOS = 1
+Protocol = Literal["v5", "v311"]
+
+
+def build_client(client_id: str, protocol: Protocol, endpoint: MqttEndpoint) -> mqtt.Client:
+    """A paho client with manual acks and a persistent session, not yet connected.
+
+    paho's own reconnect logic is off (the link reconnects with its own backoff, on a
+    fresh client, so nothing of an old connection survives into the next). paho's
+    `max_inflight_messages` / `max_queued_messages` only bound *outgoing* publishes,
+    which the link never makes; incoming QoS 1 messages are bounded by the broker
+    honouring our Receive Maximum (v5) or its own `max_inflight_messages` (3.1.1).
+    """
+    v5 = protocol == "v5"
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=None if v5 else False,
+        protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
+        reconnect_on_failure=False,
+        manual_ack=True,
+    )
+    if endpoint.username is not None:
+        client.username_pw_set(endpoint.username, endpoint.password)
+    if endpoint.tls:
+        client.tls_set()  # system CA bundle, hostname checked
+    # Exceptions raised by our callbacks propagate out of loop_read instead of being
+    # swallowed into paho's log (which nobody reads).
+    client.suppress_exceptions = False
+    return client
+
+
+def connect_properties(session_expiry_s: int, receive_maximum: int) -> Properties:
+    """MQTT v5 CONNECT properties: keep the session while away, and a wide in-flight window.
+
+    Mosquitto uses a v5 client's Receive Maximum as the number of unacknowledged QoS 1
+    messages it sends to that client (replacing its `max_inflight_messages`). The link
+    acknowledges only after a batch is committed, so the window must be larger than a
+    batch, or delivery stalls until the previous batch commits.
+    """
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = session_expiry_s
+    props.ReceiveMaximum = receive_maximum
+    return props
+
+
+def start_connect(
+    client: mqtt.Client,
+    endpoint: MqttEndpoint,
+    *,
+    protocol: Protocol,
+    keepalive_s: int,
+    connect_timeout_s: float,
+    session_expiry_s: int,
+    receive_maximum: int,
+) -> MQTTErrorCode:
+    """Open the TCP (and TLS) connection and send CONNECT; blocking, so run it in a thread.
+
+    clean_start is False on every connection: the broker keeps the subscriptions and
+    unacknowledged messages of `client_id` across restarts of the ingest. Raises
+    `OSError` when the broker cannot be reached.
+    """
+    client.connect_timeout = connect_timeout_s
+    if protocol == "v5":
+        return client.connect(
+            endpoint.host,
+            endpoint.port,
+            keepalive=keepalive_s,
+            clean_start=False,
+            properties=connect_properties(session_expiry_s, receive_maximum),
+        )
+    return client.connect(endpoint.host, endpoint.port, keepalive=keepalive_s)
+
+
+def check_filter(topic_filter: str) -> None:
+    """Raise `ValueError` for a filter that paho or the broker would refuse.
+
+    Wildcards must fill a whole level, `#` only as the last one; a shared filter needs a
+    share name without wildcards and a filter after it. Checked at configuration time so
+    a typo fails the service's start, not the middle of a connection.
+    """
+    rest = topic_filter
+    if rest.startswith(SHARED_PREFIX):
+        group, slash, rest = rest[len(SHARED_PREFIX) :].partition("/")
+        if not group or not slash or "+" in group or "#" in group:
+            raise ValueError(f"invalid shared subscription {topic_filter!r}")
+    if not rest or len(rest.encode()) > 65535:
+        raise ValueError(f"invalid topic filter {topic_filter!r}")
+    levels = rest.split("/")
+    for index, level in enumerate(levels):
+        whole_wildcard = level == "+" or (level == "#" and index == len(levels) - 1)
+        if not whole_wildcard and ("+" in level or "#" in level):
+            raise ValueError(f"invalid wildcard in topic filter {topic_filter!r}")
+
+
+def plain_filter(topic_filter: str) -> str:
+    """`$share/<group>/<filter>` → `<filter>`; other filters unchanged."""
+    if not topic_filter.startswith(SHARED_PREFIX):
+        return topic_filter
+    _, _, rest = topic_filter[len(SHARED_PREFIX) :].partition("/")
+    return rest
+
+
+def subscribe_requests(
+    filters: tuple[str, ...], protocol: Protocol
+) -> list[tuple[str, SubscribeOptions]] | list[tuple[str, int]]:
+    """One QoS 1 subscription per filter.
+
+    MQTT 3.1.1 brokers (the amqtt fallback) have no shared subscriptions, so there the
+    `$share/<group>/` prefix is removed and every replica receives every message.
+    """
+    if protocol == "v5":
+        return [(f, SubscribeOptions(qos=QOS)) for f in filters]
+    return [(f, QOS) for f in dict.fromkeys(plain_filter(f) for f in filters)]
