@@ -49,7 +49,7 @@ def test_kustomizations_reference_existing_files() -> None:
 def _pod_specs() -> list[tuple[str, dict[str, Any]]]:
     specs: list[tuple[str, dict[str, Any]]] = []
     for path, doc in _all_manifests():
-        if doc.get("kind") in ("Deployment", "Job"):
+        if doc.get("kind") in ("Deployment", "StatefulSet", "Job"):
             specs.append(
                 (f"{path.name}:{doc['metadata']['name']}", doc["spec"]["template"]["spec"])
             )
@@ -71,7 +71,9 @@ def test_workloads_run_non_root_and_read_only() -> None:
 
 
 def test_deployments_have_probes_resources_and_budgets() -> None:
-    deployments = [doc for _, doc in _all_manifests() if doc.get("kind") == "Deployment"]
+    deployments = [
+        doc for _, doc in _all_manifests() if doc.get("kind") in ("Deployment", "StatefulSet")
+    ]
     budgets = {
         doc["metadata"]["name"]
         for _, doc in _all_manifests()
