@@ -8,9 +8,10 @@ import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
+import vigil_migrations
 from vigil_cli.main import cli
 
-HEAD = "0001"
+HEAD = vigil_migrations.head()
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ def test_upgrade_downgrade_upgrade_round_trip(empty_database_url: str) -> None:
 
     for _ in range(2):
         vigil_migrations.upgrade(url)
-        assert vigil_migrations.current(url) == "0001"
+        assert vigil_migrations.current(url) == vigil_migrations.head()
         assert _relation_names(url) == expected
 
         vigil_migrations.downgrade(url)
@@ -58,7 +58,7 @@ def test_upgrade_downgrade_upgrade_round_trip(empty_database_url: str) -> None:
 def test_upgrade_is_a_no_op_at_head(database_url: str) -> None:
     before = _relation_names(database_url)
     vigil_migrations.upgrade(database_url)
-    assert vigil_migrations.current(database_url) == "0001"
+    assert vigil_migrations.current(database_url) == vigil_migrations.head()
     assert _relation_names(database_url) == before
 
 

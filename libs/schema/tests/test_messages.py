@@ -159,3 +159,24 @@ def test_optimizer_request_defaults() -> None:
         OptimizerRequest.model_validate(
             {"camera_id": "cam-1", "action": "reboot", "requested_by": "ops"}
         )
+
+
+def test_event_batch_message_round_trips_through_the_envelope() -> None:
+    from vigil_schema.messages import EventBatchMessage
+    from vigil_schema.mqtt import CameraEvent
+    from vigil_schema.streams import EVENTS, Envelope
+
+    events = [
+        CameraEvent.model_validate(
+            {"event_type": "motion", "ts": "2024-05-01T12:00:00Z", "frame_number": n}
+        )
+        for n in range(3)
+    ]
+    message = EventBatchMessage(camera_id="cam-1", events=events, received_at=TS)
+    envelope = Envelope.wrap(message)
+    assert (envelope.type, envelope.stream) == ("events", EVENTS)
+    decoded = Envelope.from_fields(envelope.to_fields()).unwrap(EventBatchMessage)  # type: ignore[arg-type]
+    assert [event.frame_number for event in decoded.events] == [0, 1, 2]
+    assert decoded.source == "camera"
+    with pytest.raises(ValidationError):
+        EventBatchMessage(camera_id="cam-1", events=events * 400)

@@ -16,6 +16,7 @@ from vigil_schema.messages import (
     CameraStatusMessage,
     DeadLetter,
     DetectionMessage,
+    EventBatchMessage,
     EventMessage,
     FrameMessage,
     HealthMessage,
@@ -51,6 +52,7 @@ def _examples() -> list[StreamMessage]:
     header = FrameHeader(camera_id="cam-1", ts=TS, frame_number=9, size_bytes=10)
     return [
         _event_message(),
+        EventBatchMessage(camera_id="cam-1", events=[_event_message().event]),
         HealthMessage(camera_id="cam-1", sample=HealthSample(ts=TS, cpu_percent=5.0)),
         CameraStatusMessage(camera_id="cam-1", status=CameraStatus.OFFLINE, ts=TS),
         FrameMessage(header=header),

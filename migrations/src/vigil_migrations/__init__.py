@@ -13,11 +13,12 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
 from vigil_migrations.urls import sqlalchemy_url
 
-__all__ = ["config", "current", "downgrade", "sqlalchemy_url", "upgrade"]
+__all__ = ["config", "current", "downgrade", "head", "sqlalchemy_url", "upgrade"]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -48,3 +49,11 @@ def current(url: str) -> str | None:
             return MigrationContext.configure(connection).get_current_revision()
     finally:
         engine.dispose()
+
+
+def head() -> str:
+    """The newest revision shipped in this package (what ``upgrade`` reaches)."""
+    revision = ScriptDirectory(str(_PACKAGE_DIR)).get_current_head()
+    if revision is None:
+        raise RuntimeError("the migrations package holds no revision")
+    return revision

@@ -23,6 +23,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from vigil_schema.enums import AlertSeverity, AlertStatus, CameraStatus, EventSource
 from vigil_schema.ids import CameraId
 from vigil_schema.mqtt import (
+    MAX_EVENTS_PER_PAYLOAD,
     NO_NUL_PATTERN,
     CameraEvent,
     DetectedObject,
@@ -73,6 +74,22 @@ class EventMessage(StreamMessage):
     event_id: NonNegInt | None = None
     """``camera_events.event_id`` when the writer knows it (COPY does not return it)."""
     received_at: Timestamp = Field(default_factory=utc_now)
+
+
+class EventBatchMessage(StreamMessage):
+    """The events of one MQTT message, committed to ``camera_events`` (``vigil:events``).
+
+    The ingest writes one entry per MQTT message rather than one per event: a batch of 50
+    events then costs one ``XADD`` and one serialisation, which keeps the fan-out off the
+    ingest's critical path. Consumers iterate ``events`` (in the camera's order).
+    """
+
+    MESSAGE_TYPE: ClassVar[str] = "events"
+
+    camera_id: CameraId
+    source: EventSource = EventSource.CAMERA
+    received_at: Timestamp = Field(default_factory=utc_now)
+    events: list[CameraEvent] = Field(default_factory=list, max_length=MAX_EVENTS_PER_PAYLOAD)
 
 
 class HealthMessage(StreamMessage):
@@ -312,6 +329,7 @@ class DeadLetter(StreamMessage):
 
 MESSAGE_MODELS: Final[tuple[type[StreamMessage], ...]] = (
     EventMessage,
+    EventBatchMessage,
     HealthMessage,
     CameraStatusMessage,
     FrameMessage,

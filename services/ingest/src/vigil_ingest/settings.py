@@ -1,10 +1,18 @@
-"""Settings of vigil-ingest: the shared `VigilSettings` with this service's name and port."""
+"""Settings of vigil-ingest: the shared `VigilSettings` plus the ingest's own knobs.
+
+Every field reads from `VIGIL_<FIELD>` (e.g. `VIGIL_MQTT_CLIENT_ID`), see docs/ingest.md.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
 
 from vigil_runtime.settings import VigilSettings
+from vigil_schema.mqtt import DEFAULT_MAX_EVENTS_PAYLOAD_BYTES, DEFAULT_MAX_FRAME_BYTES
+from vigil_schema.streams import FRAMES_MAXLEN
+from vigil_schema.topics import FRIGATE_DEFAULT_PREFIX, SHARED_GROUP
 
 
 class IngestSettings(VigilSettings):
@@ -12,3 +20,62 @@ class IngestSettings(VigilSettings):
 
     service_name: str = "ingest"
     http_port: int = Field(default=9101, ge=0, le=65535)
+
+    # --- MQTT ---------------------------------------------------------------------------
+    mqtt_client_id: str = Field(default="vigil-ingest", min_length=1, max_length=128)
+    """Stable across restarts: the broker keeps the persistent session under this id.
+    Each replica sets its own."""
+    mqtt_shared_group: str = SHARED_GROUP
+    """MQTT v5 shared-subscription group; empty subscribes without `$share/`."""
+    mqtt_protocol: Literal["v5", "v311"] = "v5"
+    """`v311` only for the amqtt fallback broker (no shared subscriptions, no frames)."""
+    session_expiry_s: int = Field(default=3600, ge=0)
+    receive_maximum: int = Field(default=65535, ge=1, le=65535)
+    keepalive_s: int = Field(default=30, ge=5, le=65535)
+
+    # --- batching and backpressure ------------------------------------------------------
+    batch_max_rows: int = Field(default=5000, ge=1)
+    batch_max_age_s: float = Field(default=0.2, gt=0)
+    queue_high_water: int = Field(default=50_000, ge=2)
+    """Messages queued or awaiting commit/fan-out above which reading is paused."""
+    queue_low_water: int = Field(default=10_000, ge=1)
+    """Reading resumes once the queue is back at or below this."""
+
+    # --- payload limits and timestamp window --------------------------------------------
+    max_payload_bytes: int = Field(default=DEFAULT_MAX_EVENTS_PAYLOAD_BYTES, ge=1024)
+    max_frame_bytes: int = Field(default=DEFAULT_MAX_FRAME_BYTES // 2, ge=1024)
+    max_future_s: float = Field(default=300.0, ge=0)
+    """Timestamps further ahead of the ingest's clock are `timestamp_future`."""
+    default_max_age_days: int = Field(default=30, ge=1)
+    """Age limit for a table that has no `retention_policies` row."""
+
+    # --- fan-out ------------------------------------------------------------------------
+    frames_maxlen: int = Field(default=FRAMES_MAXLEN, ge=1)
+    fanout_group_max: int = Field(default=2000, ge=1)
+    """Most messages fanned out in one Redis pipeline."""
+
+    # --- registry -----------------------------------------------------------------------
+    registry_refresh_s: float = Field(default=60.0, gt=0)
+
+    # --- liveness (vigil_ingest.liveness) ---------------------------------------------
+    liveness_silence_factor: float = Field(default=3.0, gt=1)
+    """Offline after ``health_interval_s × factor`` seconds without a message."""
+    liveness_sweep_s: float = Field(default=5.0, gt=0)
+    liveness_lock_ttl_s: float = Field(default=15.0, gt=0)
+
+    # --- Frigate bridge -----------------------------------------------------------------
+    frigate_enabled: bool = False
+    frigate_prefix: str = FRIGATE_DEFAULT_PREFIX
+    frigate_camera_map: dict[str, str] = Field(default_factory=dict)
+    """Frigate camera name → Vigil camera id (JSON in VIGIL_FRIGATE_CAMERA_MAP); unmapped
+    names must be registered Vigil ids."""
+
+    # --- shutdown -----------------------------------------------------------------------
+    drain_timeout_s: float = Field(default=8.0, gt=0)
+    """Time the drain may take to commit, fan out and acknowledge (< shutdown_grace_s)."""
+
+    @model_validator(mode="after")
+    def _water_marks(self) -> Self:
+        if self.queue_low_water >= self.queue_high_water:
+            raise ValueError("queue_low_water must be below queue_high_water")
+        return self

@@ -1,0 +1,475 @@
+"""Turn one MQTT message into rows and fan-out items, or a reject. Pure: no I/O.
+
+:func:`decode` is the ingest's validation step. A message is accepted or rejected
+**whole** (docs/contracts.md): one bad event in a batch rejects the batch, which becomes one
+``ingest_rejects`` row. The checks, in order: topic → registered camera → camera not
+disabled → payload (vigil_schema parsers) → timestamp window (at most ``max_future`` ahead,
+no older than the target table's retention).
+
+Accepted messages give a :class:`Decoded`: rows per table (tuples in
+``TableSpec.column_names`` order), the Redis stream entries to add after commit, and the
+camera's live-state fields. The events entry is one ``events`` entry per MQTT message
+(:class:`vigil_schema.messages.EventBatchMessage`) whose ``events`` array is the payload's
+own JSON, just validated, not a re-serialisation: per-event envelopes cost 11.7 µs per event
+plus one ``XADD`` each, re-serialising the batch 3.7-4.8 µs per event, reusing it nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Protocol
+
+from pydantic import TypeAdapter
+
+from vigil_runtime.copy_writer import Row
+from vigil_schema.enums import CameraStatus, EventSource, RejectReason
+from vigil_schema.messages import (
+    JPEG_FIELD,
+    CameraStatusMessage,
+    FrameMessage,
+    HealthMessage,
+)
+from vigil_schema.mqtt import (
+    CameraEvent,
+    FrameHeader,
+    PayloadError,
+    jpeg_dimensions,
+    parse_events_payload,
+    parse_health_payload,
+    parse_status_payload,
+    timestamp_window_violation,
+    validate_jpeg,
+)
+from vigil_schema.streams import EVENTS, FRAMES, HEALTH, SCHEMA_VERSION, Envelope
+from vigil_schema.tables import (
+    CAMERA_EVENTS,
+    FRAME_METADATA,
+    HEALTH_LOGS,
+    HEALTH_METRICS,
+    INGEST_REJECT_PAYLOAD_MAX_BYTES,
+)
+from vigil_schema.topics import CameraTopicKind, TopicError, parse_camera_topic
+
+__all__ = [
+    "REJECT_SOURCE",
+    "CameraLookup",
+    "DecodeLimits",
+    "Decoded",
+    "Rejected",
+    "StreamItem",
+    "decode",
+    "event_rows",
+    "events_entry",
+    "reject_row",
+    "utc_from_epoch",
+]
+
+REJECT_SOURCE: Final = "ingest"
+"""``ingest_rejects.source``: the service that refused the message."""
+
+_EVENTS_ADAPTER: Final = TypeAdapter(list[CameraEvent])
+
+
+class CameraLookup(Protocol):
+    """What decoding needs of the registry (:class:`vigil_ingest.registry.CameraRegistry`)."""
+
+    def get(self, camera_id: str) -> Any: ...
+
+    def max_age(self, table: str, default: timedelta) -> timedelta: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeLimits:
+    """Size caps and the timestamp window (from :class:`IngestSettings`)."""
+
+    max_payload_bytes: int = 4 * 1024 * 1024
+    max_frame_bytes: int = 4 * 1024 * 1024
+    max_future: timedelta = timedelta(minutes=5)
+    default_max_age: timedelta = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamItem:
+    """One ``XADD`` to do after commit."""
+
+    stream: str
+    fields: Mapping[str, bytes | str]
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """An accepted message: rows by table name, stream entries, live-state fields."""
+
+    camera_id: str
+    kind: str
+    rows: Mapping[str, Sequence[Row]] = field(default_factory=dict)
+    entries: Sequence[StreamItem] = ()
+    state: Mapping[str, str] = field(default_factory=dict)
+    """Fields of ``vigil:camera:{id}:state`` to set once committed."""
+    status: CameraStatus | None = None
+    """``online``/``offline`` when the message is a status report."""
+    source_ts: datetime | None = None
+    """The newest producer timestamp in the message (commit-lag metric)."""
+    events: int = 0
+    """camera_events rows it produced."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A refused message: ``ingest_rejects.reason`` and a readable detail."""
+
+    reason: RejectReason
+    detail: str
+    camera_id: str | None = None
+    kind: str = "unsupported"
+
+
+def utc_from_epoch(seconds: float) -> datetime:
+    """A Unix time (``Inbound.received_at``) as an aware UTC datetime."""
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class _Message(Protocol):
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def payload(self) -> bytes: ...
+
+    @property
+    def user_properties(self) -> tuple[tuple[str, str], ...]: ...
+
+    @property
+    def retain(self) -> bool: ...
+
+    @property
+    def received_at(self) -> float: ...
+
+
+def decode(
+    inbound: _Message,
+    registry: CameraLookup,
+    now: datetime,
+    limits: DecodeLimits = DecodeLimits(),
+) -> Decoded | Rejected:
+    """Validate one camera message (see the module docstring)."""
+    try:
+        topic = parse_camera_topic(inbound.topic)
+    except TopicError as exc:
+        return Rejected(RejectReason.UNSUPPORTED_TOPIC, str(exc))
+    camera_id, kind = topic.camera_id, topic.kind
+    camera = registry.get(camera_id)
+    if camera is None:
+        return Rejected(
+            RejectReason.UNKNOWN_CAMERA,
+            f"camera {camera_id!r} is not registered",
+            camera_id,
+            kind.value,
+        )
+    if camera.disabled:
+        return Rejected(
+            RejectReason.CAMERA_DISABLED, f"camera {camera_id!r} is disabled", camera_id, kind.value
+        )
+    received_at = utc_from_epoch(inbound.received_at)
+    try:
+        if kind is CameraTopicKind.EVENTS:
+            return _events(inbound, camera_id, received_at, now, registry, limits)
+        if kind is CameraTopicKind.HEALTH:
+            return _health(inbound, camera_id, received_at, now, registry, limits)
+        if kind is CameraTopicKind.FRAMES:
+            return _frame(inbound, camera_id, received_at, now, registry, limits)
+        return _status(inbound, camera_id, received_at, now, registry, limits)
+    except PayloadError as err:
+        return Rejected(err.reason, err.detail, camera_id, kind.value)
+
+
+def _check_window(
+    ts: datetime, now: datetime, registry: CameraLookup, table: str, limits: DecodeLimits, what: str
+) -> None:
+    max_age = registry.max_age(table, limits.default_max_age)
+    violation = timestamp_window_violation(ts, now, max_future=limits.max_future, max_age=max_age)
+    if violation is RejectReason.TIMESTAMP_FUTURE:
+        raise PayloadError(
+            violation,
+            f"{what} {ts.isoformat()} is more than "
+            f"{limits.max_future.total_seconds():g} s ahead of {now.isoformat()}",
+        )
+    if violation is not None:
+        raise PayloadError(
+            violation,
+            f"{what} {ts.isoformat()} is older than the {max_age.days}-day retention of {table}",
+        )
+
+
+# --------------------------------------------------------------------------- events
+
+
+def _events(
+    inbound: _Message,
+    camera_id: str,
+    received_at: datetime,
+    now: datetime,
+    registry: CameraLookup,
+    limits: DecodeLimits,
+) -> Decoded:
+    raw = bytes(inbound.payload)
+    events = parse_events_payload(raw, camera_id, max_bytes=limits.max_payload_bytes)
+    if not events:
+        return Decoded(camera_id, CameraTopicKind.EVENTS.value, state=_seen(received_at))
+    newest = max(event.ts for event in events)
+    oldest = min(event.ts for event in events)
+    _check_window(newest, now, registry, CAMERA_EVENTS.name, limits, "event ts")
+    _check_window(oldest, now, registry, CAMERA_EVENTS.name, limits, "event ts")
+    last = max(events, key=lambda event: (event.ts, event.frame_number))
+    state = _seen(received_at)
+    state["last_event_ts"] = last.ts.isoformat()
+    state["last_frame_number"] = str(last.frame_number)
+    if last.fps_actual is not None:
+        state["fps_actual"] = repr(last.fps_actual)
+    return Decoded(
+        camera_id,
+        CameraTopicKind.EVENTS.value,
+        rows={CAMERA_EVENTS.name: event_rows(camera_id, events, received_at)},
+        entries=(events_entry(camera_id, events, received_at, events_json=_as_array(raw)),),
+        state=state,
+        source_ts=newest,
+        events=len(events),
+    )
+
+
+def _objects_json(event: CameraEvent) -> list[dict[str, Any]] | None:
+    if not event.objects:
+        return None
+    return [
+        {
+            "class": obj.class_name,
+            "confidence": obj.confidence,
+            "bbox": list(obj.bbox),
+            "track_id": obj.track_id,
+        }
+        for obj in event.objects
+    ]
+
+
+def _regions_json(event: CameraEvent) -> list[dict[str, Any]] | None:
+    if event.motion_regions is None:
+        return None
+    return [{"bbox": list(region.bbox), "score": region.score} for region in event.motion_regions]
+
+
+def event_rows(
+    camera_id: str,
+    events: Sequence[CameraEvent],
+    received_at: datetime,
+    source: EventSource = EventSource.CAMERA,
+) -> list[Row]:
+    """``camera_events`` rows (``CAMERA_EVENTS.column_names`` order) for validated events."""
+    source_text = source.value
+    return [
+        (
+            camera_id,
+            event.event_type.value,
+            event.ts,
+            event.frame_number,
+            received_at,
+            source_text,
+            event.motion_score,
+            _regions_json(event),
+            _objects_json(event),
+            len(event.objects),
+            event.max_confidence,
+            event.scene_hash,
+            event.scene_change_score,
+            event.fps_actual,
+            event.image_quality_score,
+            event.bandwidth_usage_bytes,
+            event.inference_ms,
+            event.processing_ms,
+            event.extra,
+        )
+        for event in events
+    ]
+
+
+def events_entry(
+    camera_id: str,
+    events: Sequence[CameraEvent],
+    received_at: datetime,
+    source: EventSource = EventSource.CAMERA,
+    *,
+    events_json: bytes | None = None,
+) -> StreamItem:
+    """The ``vigil:events`` entry of one message: an ``events`` envelope
+    (:class:`EventBatchMessage`), serialised with one pydantic call for all events.
+
+    ``events_json``, when given, is the JSON array these events were just validated from:
+    it is used as is instead of serialising them again (consumers validate it with the same
+    ``CameraEvent`` model, which normalises the timestamps; measured 4.8 µs per event
+    saved).
+    """
+    if events_json is None:
+        events_json = _EVENTS_ADAPTER.dump_json(list(events), by_alias=True)
+    data = b"".join(
+        (
+            b'{"camera_id":',
+            json.dumps(camera_id).encode(),
+            b',"source":"',
+            source.value.encode(),
+            b'","received_at":"',
+            received_at.isoformat().encode(),
+            b'","events":',
+            events_json,
+            b"}",
+        )
+    )
+    return StreamItem(EVENTS, {"v": str(SCHEMA_VERSION), "type": "events", "data": data})
+
+
+def _as_array(raw: bytes) -> bytes:
+    """A validated events payload as a JSON array (a single object gets brackets)."""
+    return raw if raw.lstrip()[:1] == b"[" else b"[" + raw + b"]"
+
+
+def _seen(received_at: datetime) -> dict[str, str]:
+    return {"last_seen": received_at.isoformat()}
+
+
+# --------------------------------------------------------------------------- health
+
+
+def _health(
+    inbound: _Message,
+    camera_id: str,
+    received_at: datetime,
+    now: datetime,
+    registry: CameraLookup,
+    limits: DecodeLimits,
+) -> Decoded:
+    sample = parse_health_payload(inbound.payload, camera_id)
+    _check_window(sample.ts, now, registry, HEALTH_METRICS.name, limits, "health ts")
+    status = sample.status.value if sample.status is not None else None
+    rows: list[Row] = [
+        (camera_id, sample.ts, metric.value, value, status, received_at)
+        for metric, value in sample.metrics()
+    ]
+    message = HealthMessage(camera_id=camera_id, sample=sample, received_at=received_at)
+    state = _seen(received_at)
+    if sample.fps_actual is not None:
+        state["fps_actual"] = repr(sample.fps_actual)
+    return Decoded(
+        camera_id,
+        CameraTopicKind.HEALTH.value,
+        rows={HEALTH_METRICS.name: rows} if rows else {},
+        entries=(StreamItem(HEALTH, Envelope.wrap(message).to_fields()),),
+        state=state,
+        source_ts=sample.ts,
+    )
+
+
+# --------------------------------------------------------------------------- frames
+
+
+def _frame(
+    inbound: _Message,
+    camera_id: str,
+    received_at: datetime,
+    now: datetime,
+    registry: CameraLookup,
+    limits: DecodeLimits,
+) -> Decoded:
+    payload = inbound.payload
+    header = FrameHeader.from_user_properties(camera_id, inbound.user_properties, len(payload))
+    validate_jpeg(payload, limits.max_frame_bytes)
+    _check_window(header.ts, now, registry, FRAME_METADATA.name, limits, "frame ts")
+    if header.width is None or header.height is None:
+        dimensions = jpeg_dimensions(payload)
+        if dimensions is not None:
+            header = header.model_copy(update={"width": dimensions[0], "height": dimensions[1]})
+    row: Row = (
+        camera_id,
+        header.ts,
+        header.frame_number,
+        received_at,
+        hashlib.blake2b(payload, digest_size=16).hexdigest(),
+        None,
+        None,
+        header.width,
+        header.height,
+        "jpeg",
+        header.size_bytes,
+        None,
+        None,
+        None,
+        None,
+        None,
+        "none",
+        None,
+    )
+    message = FrameMessage(header=header, received_at=received_at)
+    entry = Envelope.wrap(message, attachments={JPEG_FIELD: bytes(payload)}).to_fields()
+    state = _seen(received_at)
+    state["last_frame_number"] = str(header.frame_number)
+    return Decoded(
+        camera_id,
+        CameraTopicKind.FRAMES.value,
+        rows={FRAME_METADATA.name: [row]},
+        entries=(StreamItem(FRAMES, entry),),
+        state=state,
+        source_ts=header.ts,
+    )
+
+
+# --------------------------------------------------------------------------- status
+
+
+def _status(
+    inbound: _Message,
+    camera_id: str,
+    received_at: datetime,
+    now: datetime,
+    registry: CameraLookup,
+    limits: DecodeLimits,
+) -> Decoded:
+    """A status report goes to ``vigil:health`` and to the liveness tracker (through
+    ``Decoded.status``), which owns the camera's status, the active set and the
+    ``health_logs`` transition rows (recorded once per transition, not once per report: the
+    retained report is redelivered on every resubscription). It sets no live state: an
+    ``offline`` report is the broker's Last Will, not a sign of life.
+    """
+    report = parse_status_payload(inbound.payload)
+    if report is None:  # an empty retained message clears the status: nothing to record
+        return Decoded(camera_id, CameraTopicKind.STATUS.value)
+    ts = report.ts or received_at
+    if report.ts is not None:
+        _check_window(ts, now, registry, HEALTH_LOGS.name, limits, "status ts")
+    message = CameraStatusMessage(camera_id=camera_id, status=report.status, ts=ts)
+    return Decoded(
+        camera_id,
+        CameraTopicKind.STATUS.value,
+        entries=(StreamItem(HEALTH, Envelope.wrap(message).to_fields()),),
+        status=report.status,
+        source_ts=ts,
+    )
+
+
+# --------------------------------------------------------------------------- rejects
+
+
+def reject_row(topic: str, payload: bytes, rejected: Rejected, received_at: datetime) -> Row:
+    """The ``ingest_rejects`` row (``INGEST_REJECTS.column_names`` order) of a refused
+    message; the payload is capped at ``INGEST_REJECT_PAYLOAD_MAX_BYTES``.
+    """
+    return (
+        received_at,
+        topic.replace("\x00", "\\0"),
+        rejected.camera_id,
+        bytes(payload[:INGEST_REJECT_PAYLOAD_MAX_BYTES]),
+        len(payload),
+        rejected.reason.value,
+        rejected.detail.replace("\x00", "\\0"),
+        REJECT_SOURCE,
+    )

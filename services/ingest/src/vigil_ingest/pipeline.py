@@ -1,0 +1,425 @@
+"""The ingest pipeline: queue → decode → COPY writers → (after commit) fan-out → ack.
+
+* :meth:`Pipeline.submit` (synchronous, called by ``MqttLink.on_messages``) queues messages
+  and pauses MQTT reading once ``queue_high_water`` messages are unacknowledged; reading
+  resumes at ``queue_low_water``.
+* One worker decodes the queue in arrival order and adds each message's rows to the
+  writer of their table (``CopyWriter``; camera_events, frame_metadata and health_metrics
+  take the ``ON CONFLICT DO NOTHING`` path when a redelivery hits their dedup key). A
+  refused message becomes one ``ingest_rejects`` row.
+* Every message is tracked in arrival order until acknowledged. Once all its rows are
+  committed, the fan-out task takes the longest committed prefix, writes its stream entries
+  and live state in one Redis pipeline, hands status reports to the liveness tracker, and
+  only then acknowledges the messages, in order. A message is therefore never acknowledged
+  before its rows are committed and its entries written; a crash before that means the
+  broker redelivers it.
+* Backpressure: Redis down → the committed prefix waits and is retried with backoff (the
+  readiness check fails meanwhile); PostgreSQL down → the writers buffer up to their bound
+  and then block the worker. Either way the tracked messages reach the high-water mark and
+  reading pauses; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, Protocol, TypeVar
+
+import redis.asyncio as aioredis
+
+from vigil_ingest.decode import Decoded, DecodeLimits, Rejected, decode, reject_row
+from vigil_ingest.fanout import Fanout
+from vigil_ingest.metrics import (
+    ACKS,
+    ACKS_STALE,
+    EVENTS_COMMITTED,
+    FANOUT_FAILURES,
+    LAST_SEEN,
+    MESSAGES_RECEIVED,
+    QUEUE_DEPTH,
+    READING_PAUSED,
+    REJECTED,
+    observe_lag,
+)
+from vigil_ingest.registry import CameraRegistry
+from vigil_ingest.settings import IngestSettings
+from vigil_runtime.backoff import Backoff
+from vigil_runtime.copy_writer import CopyWriter, Row
+from vigil_runtime.logging import RateLimitedLogger, get_logger
+from vigil_runtime.partitions import PartitionHelper
+from vigil_schema.enums import CameraStatus, RejectReason
+from vigil_schema.tables import (
+    CAMERA_EVENTS,
+    FRAME_METADATA,
+    HEALTH_LOGS,
+    HEALTH_METRICS,
+    INGEST_REJECTS,
+    TableSpec,
+)
+
+__all__ = ["Decoder", "InboundMessage", "Pipeline", "StatusHook", "decode_limits"]
+
+_log = get_logger(__name__)
+
+_DEDUP_TABLES = (CAMERA_EVENTS, FRAME_METADATA, HEALTH_METRICS)
+"""Tables with a unique dedup key: their writers take the conflict path on redelivery."""
+_PLAIN_TABLES = (HEALTH_LOGS,)
+_STALLED_S = 1.0
+"""A fan-out round trip taking longer than this makes the service not ready."""
+_KINDS = ("events", "health", "frames", "status", "frigate", "unsupported")
+"""Label values of ``vigil_ingest_messages_received_total{kind}``."""
+
+
+class InboundMessage(Protocol):
+    """What the pipeline reads of ``vigil_ingest.mqtt_link.Inbound``."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def payload(self) -> bytes: ...
+    @property
+    def user_properties(self) -> tuple[tuple[str, str], ...]: ...
+    @property
+    def retain(self) -> bool: ...
+    @property
+    def received_at(self) -> float: ...
+
+
+M = TypeVar("M", bound=InboundMessage)
+StatusHook = Callable[[str, CameraStatus, datetime], Awaitable[None] | None]
+"""``on_status(camera_id, status, ts)``: the liveness tracker's entry point."""
+Decoder = Callable[[M, datetime], Decoded | Rejected]
+
+
+def decode_limits(settings: IngestSettings) -> DecodeLimits:
+    """The decoding limits the settings ask for."""
+    return DecodeLimits(
+        max_payload_bytes=settings.max_payload_bytes,
+        max_frame_bytes=settings.max_frame_bytes,
+        max_future=timedelta(seconds=settings.max_future_s),
+        default_max_age=timedelta(days=settings.default_max_age_days),
+    )
+
+
+class _Tracked(Generic[M]):
+    """A message from receipt to acknowledgement."""
+
+    __slots__ = ("decoded", "fanned_out", "inbound", "pending", "status_done")
+
+    def __init__(self, inbound: M, decoded: Decoded | None, pending: int) -> None:
+        self.inbound = inbound
+        self.decoded = decoded
+        self.pending = pending  # writers whose rows are not yet committed
+        self.fanned_out = False  # stream entries and state written
+        self.status_done = decoded is None or decoded.status is None
+
+
+class Pipeline(Generic[M]):
+    """See the module docstring. Call :meth:`start`, feed :meth:`submit`, end with
+    :meth:`drain`.
+    """
+
+    def __init__(
+        self,
+        pool: Any,
+        redis: aioredis.Redis,
+        registry: CameraRegistry,
+        settings: IngestSettings,
+        ack: Callable[[M], bool],
+        pause: Callable[[], None] | None = None,
+        resume: Callable[[], None] | None = None,
+        *,
+        on_status: StatusHook | None = None,
+        decoder: Decoder[M] | None = None,
+    ) -> None:
+        self._ack = ack
+        self._pause = pause
+        self._resume = resume
+        self._on_status = on_status
+        self._settings = settings
+        limits = decode_limits(settings)
+        self._decode: Decoder[M] = decoder or (lambda msg, now: decode(msg, registry, now, limits))
+        self._fanout = Fanout(redis, frames_maxlen=settings.frames_maxlen)
+        partitions = PartitionHelper(pool)
+        self._writers = {
+            spec.name: self._writer(pool, spec, partitions, conflict=spec in _DEDUP_TABLES)
+            for spec in (*_DEDUP_TABLES, *_PLAIN_TABLES)
+        }
+        self._rejects = CopyWriter(
+            pool, INGEST_REJECTS, max_rows=settings.batch_max_rows,
+            max_age_s=settings.batch_max_age_s, partitions=partitions,
+        )  # fmt: skip
+        self._queue: deque[M] = deque()
+        self._tracked: deque[_Tracked[M]] = deque()
+        self._wake_worker = asyncio.Event()
+        self._wake_fanout = asyncio.Event()
+        self._room = asyncio.Event()
+        self._paused = False
+        self._closing = False
+        self._fanout_error: str | None = None
+        self._publishing_since: float | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._warn = RateLimitedLogger(_log, interval_s=60.0)
+        self._received = {kind: MESSAGES_RECEIVED.labels(kind) for kind in _KINDS}
+
+    def _writer(
+        self, pool: Any, spec: TableSpec, partitions: PartitionHelper, *, conflict: bool
+    ) -> CopyWriter:
+        async def on_reject(row: Row, exc: BaseException) -> None:
+            await self._store_db_reject(spec.name, row, exc)
+
+        return CopyWriter(
+            pool, spec, max_rows=self._settings.batch_max_rows,
+            max_age_s=self._settings.batch_max_age_s, partitions=partitions,
+            conflict=conflict, on_reject=on_reject,
+        )  # fmt: skip
+
+    # -- intake (synchronous, on the event loop) ----------------------------------------
+
+    @property
+    def depth(self) -> int:
+        """Messages received and not yet acknowledged."""
+        return len(self._queue) + len(self._tracked)
+
+    def submit(self, batch: Iterable[M]) -> None:
+        """Queue messages (``MqttLink.on_messages``); pauses reading above high water.
+
+        Messages submitted while draining are dropped unacknowledged: the broker redelivers
+        them to the next session.
+        """
+        if self._closing:
+            return
+        self._queue.extend(batch)
+        self._wake_worker.set()
+        depth = self.depth
+        QUEUE_DEPTH.set(depth)
+        if depth >= self._settings.queue_high_water and not self._paused:
+            self._set_paused(True)
+
+    def _set_paused(self, paused: bool) -> None:
+        self._paused = paused
+        READING_PAUSED.set(1 if paused else 0)
+        callback = self._pause if paused else self._resume
+        if callback is not None:
+            callback()
+
+    def _maybe_resume(self) -> None:
+        depth = self.depth
+        QUEUE_DEPTH.set(depth)
+        if self._paused and not self._closing and depth <= self._settings.queue_low_water:
+            self._set_paused(False)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the worker and the fan-out task."""
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._work(), name="ingest-worker"),
+                asyncio.create_task(self._fan_out(), name="ingest-fanout"),
+            ]
+
+    async def ready_check(self) -> None:
+        """Readiness: raises while the fan-out to Redis fails or a task died."""
+        for task in self._tasks:
+            if task.done():
+                raise RuntimeError(f"{task.get_name()} stopped")
+        if self._fanout_error is not None:
+            raise RuntimeError(f"redis fan-out failing: {self._fanout_error}")
+        started = self._publishing_since
+        if started is not None and time.monotonic() - started > _STALLED_S:
+            raise RuntimeError(f"redis fan-out stalled for {time.monotonic() - started:.1f} s")
+
+    async def wait_failed(self) -> None:
+        """Return (re-raising its error) when the worker or the fan-out task stops."""
+        if self._tasks:
+            done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+
+    async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109
+        """Stop taking messages; commit, fan out and acknowledge what was decoded.
+
+        Queued messages not yet decoded are left unacknowledged (redelivered). Returns
+        whether everything decoded was acknowledged within ``timeout`` seconds.
+        """
+        self._closing = True
+        if self._pause is not None and not self._paused:
+            self._set_paused(True)
+        self._queue.clear()
+        self._wake_worker.set()
+        self._room.set()
+        try:
+            async with asyncio.timeout(timeout):
+                if self._tasks:
+                    await asyncio.wait({self._tasks[0]})
+                await asyncio.gather(*(writer.flush() for writer in self._all_writers()))
+                self._wake_fanout.set()
+                if self._tasks:
+                    await asyncio.wait({self._tasks[1]})
+            clean = not self._tracked
+        except TimeoutError:
+            clean = False
+            _log.warning("drain_timeout", unacknowledged=len(self._tracked))
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks)
+        for writer in self._all_writers():
+            with contextlib.suppress(TimeoutError, RuntimeError):
+                await writer.close(timeout=0.5)
+        return clean
+
+    def _all_writers(self) -> list[CopyWriter]:
+        return [*self._writers.values(), self._rejects]
+
+    # -- worker --------------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            while not self._queue:
+                if self._closing:
+                    return
+                self._wake_worker.clear()
+                await self._wake_worker.wait()
+            while len(self._tracked) >= self._settings.queue_high_water and not self._closing:
+                self._room.clear()
+                await self._room.wait()
+            if self._closing:
+                return
+            await self._handle(self._queue.popleft())
+
+    async def _handle(self, inbound: M) -> None:
+        try:
+            result = self._decode(inbound, datetime.now(UTC))
+        except Exception as exc:  # a bug must not lose the message: keep it as a reject
+            _log.exception("decode_failed", topic=inbound.topic)
+            result = Rejected(RejectReason.VALIDATION_ERROR, f"internal decode error: {exc!r}")
+        counter = self._received.get(result.kind) or self._received["unsupported"]
+        counter.inc()
+        if isinstance(result, Rejected):
+            await self._store_reject(inbound, result)
+            return
+        tracked = _Tracked(inbound, result, len(result.rows))
+        self._tracked.append(tracked)
+        if not result.rows:
+            self._wake_fanout.set()
+            return
+        for table, rows in result.rows.items():
+            await self._writers[table].add_many(rows, on_commit=lambda: self._committed(tracked))
+
+    async def _store_reject(self, inbound: M, rejected: Rejected) -> None:
+        REJECTED.labels(rejected.reason.value).inc()
+        self._warn.warning("message rejected", key=rejected.reason.value, topic=inbound.topic,
+                           reason=rejected.reason.value, detail=rejected.detail[:300])  # fmt: skip
+        tracked: _Tracked[M] = _Tracked(inbound, None, 1)
+        self._tracked.append(tracked)
+        row = reject_row(inbound.topic, inbound.payload, rejected, _utc(inbound.received_at))
+        await self._rejects.add(row, on_commit=lambda: self._committed(tracked))
+
+    async def _store_db_reject(self, table: str, row: Row, exc: BaseException) -> None:
+        """A row the database refused (should not happen: payloads are validated to be
+        storable): keep it in ingest_rejects, committed before its message is acknowledged.
+        """
+        detail = f"the database refused the {table} row: {exc}"
+        REJECTED.labels(RejectReason.VALIDATION_ERROR.value).inc()
+        self._warn.error("row refused by the database", key=f"db:{table}", error=str(exc))
+        payload = repr(row).encode("utf-8", "backslashreplace")
+        rejected = Rejected(RejectReason.VALIDATION_ERROR, detail, str(row[0]))
+        received = datetime.now(UTC)
+        await self._rejects.add(reject_row(f"table:{table}", payload, rejected, received))
+        await self._rejects.flush()
+
+    def _committed(self, tracked: _Tracked[M]) -> None:
+        tracked.pending -= 1
+        if tracked.pending > 0:
+            return
+        decoded = tracked.decoded
+        if decoded is not None:
+            if decoded.events:
+                EVENTS_COMMITTED.inc(decoded.events)
+            if decoded.source_ts is not None:
+                observe_lag(decoded.source_ts, datetime.now(UTC))
+        self._wake_fanout.set()
+
+    # -- fan-out and acknowledgement -----------------------------------------------------
+
+    def _committed_prefix(self) -> list[_Tracked[M]]:
+        group: list[_Tracked[M]] = []
+        limit = self._settings.fanout_group_max
+        for tracked in self._tracked:
+            if tracked.pending > 0 or len(group) >= limit:
+                break
+            group.append(tracked)
+        return group
+
+    async def _fan_out(self) -> None:
+        backoff = Backoff(initial=0.05, maximum=5.0)
+        while True:
+            group = self._committed_prefix()
+            if not group:
+                if self._closing and self._tasks[0].done() and not self._has_pending_rows():
+                    return
+                self._wake_fanout.clear()
+                await self._wake_fanout.wait()
+                continue
+            self._publishing_since = time.monotonic()
+            try:
+                await self._publish(group)
+            except Exception as exc:
+                self._fanout_failed(exc)
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            finally:
+                self._publishing_since = None
+            backoff.reset()
+            self._fanout_error = None
+            self._acknowledge(group)
+
+    def _has_pending_rows(self) -> bool:
+        return any(tracked.pending > 0 for tracked in self._tracked)
+
+    async def _publish(self, group: list[_Tracked[M]]) -> None:
+        """Fan out the group, then hand its status reports to liveness; a retry after a
+        failure redoes only the steps that did not succeed.
+        """
+        pending = [tracked for tracked in group if not tracked.fanned_out]
+        await self._fanout.publish([t.decoded for t in pending if t.decoded is not None])
+        for tracked in pending:
+            tracked.fanned_out = True
+        for tracked in group:
+            decoded = tracked.decoded
+            if tracked.status_done or decoded is None or decoded.status is None:
+                continue
+            if self._on_status is not None and decoded.source_ts is not None:
+                result = self._on_status(decoded.camera_id, decoded.status, decoded.source_ts)
+                if inspect.isawaitable(result):
+                    await result
+            tracked.status_done = True
+
+    def _fanout_failed(self, exc: Exception) -> None:
+        FANOUT_FAILURES.inc()
+        self._fanout_error = f"{type(exc).__name__}: {exc}"
+        self._warn.warning("fan-out failed, retrying", key="fanout", error=self._fanout_error)
+
+    def _acknowledge(self, group: list[_Tracked[M]]) -> None:
+        for tracked in group:
+            self._tracked.popleft()
+            if self._ack(tracked.inbound):
+                ACKS.inc()
+            else:
+                ACKS_STALE.inc()
+            decoded = tracked.decoded
+            if decoded is not None and decoded.state:
+                LAST_SEEN.labels(decoded.camera_id).set(tracked.inbound.received_at)
+        self._room.set()
+        self._maybe_resume()
+
+
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)

@@ -1,0 +1,43 @@
+"""Fanout against real Redis: entries, merged live state per camera, the active set."""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+
+from vigil_ingest.decode import Decoded, StreamItem
+from vigil_ingest.fanout import Fanout, merge_camera_state
+from vigil_schema.enums import CameraStatus
+from vigil_schema.streams import ACTIVE_CAMERAS_KEY, EVENTS, HEALTH, camera_state_key
+
+
+def _data(camera: str, **state: str) -> Decoded:
+    return Decoded(camera, "events", entries=(StreamItem(EVENTS, {"v": "1", "type": "events",
+                   "data": "{}"}),), state=state)  # fmt: skip
+
+
+def test_state_is_merged_in_order_per_camera() -> None:
+    offline = Decoded("c", "status", status=CameraStatus.OFFLINE)
+    group = [_data("a", last_seen="1", fps_actual="10"), _data("b", last_seen="2"),
+             _data("a", last_seen="3"), offline]  # fmt: skip
+    assert merge_camera_state(group) == {
+        "a": {"last_seen": "3", "fps_actual": "10"},
+        "b": {"last_seen": "2"},
+    }
+
+
+async def test_publish_writes_entries_state_and_active_set(redis_client: aioredis.Redis) -> None:
+    status = Decoded("c", "status", entries=(StreamItem(HEALTH, {"v": "1", "type": "x",
+                     "data": "{}"}),), status=CameraStatus.OFFLINE)  # fmt: skip
+    group = [_data("a", last_seen="1"), _data("a", last_seen="2"), status]
+    await Fanout(redis_client, frames_maxlen=10).publish(group)
+    assert await redis_client.xlen(EVENTS) == 2
+    assert await redis_client.xlen(HEALTH) == 1
+    assert await redis_client.hgetall(camera_state_key("a")) == {b"last_seen": b"2"}
+    assert await redis_client.exists(camera_state_key("c")) == 0  # status is liveness' business
+    assert await redis_client.smembers(ACTIVE_CAMERAS_KEY) == {b"a"}
+
+
+async def test_empty_group_sends_nothing(redis_client: aioredis.Redis) -> None:
+    await Fanout(redis_client, frames_maxlen=10).publish([])
+    await Fanout(redis_client, frames_maxlen=10).publish([Decoded("a", "status")])
+    assert await redis_client.dbsize() == 0
