@@ -80,12 +80,15 @@ def test_status_json_shows_cameras_and_a_heartbeating_service(
     assert report["postgres"]["ok"]
     assert report["redis"]["ok"]
     assert report["stack"] is None
+    quiet = {"events_1m": 0, "events_per_s": 0.0, "rejects_1m": 0}
     assert report["cameras"] == [
-        {"id": "cam-a", "name": "Front door", "desired_state": "active",
-         "status": "online", "last_seen": "T1"},
-        {"id": "cam-b", "name": "Yard", "desired_state": "disabled",
-         "status": None, "last_seen": None},
+        {"id": "cam-a", "name": "Front door", "desired_state": "active", **quiet,
+         "status": "online", "last_seen": "T1", "last_seen_age_s": None},
+        {"id": "cam-b", "name": "Yard", "desired_state": "disabled", **quiet,
+         "status": None, "last_seen": None, "last_seen_age_s": None},
     ]  # fmt: skip
+    assert report["fleet"] == {"cameras": 2, "online": 1, "offline": 0, "events_1m": 0,
+                               "events_per_s": 0.0, "rejects_1m": 0, "window_s": 60}  # fmt: skip
     (service,) = report["services"]
     assert service["service"] == "ingest"
     assert service["http_port"] == str(ingest)

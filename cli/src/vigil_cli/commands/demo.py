@@ -1,14 +1,23 @@
 """`vigil demo`: the whole platform on this machine with one command.
 
 Starts the local stack (PostgreSQL, Redis, MQTT) in the data folder, writes its env file,
-migrates the database, registers a few demo cameras (skipping those already there),
-starts the five services as child processes (logs in `<data dir>/logs/`), waits until
-every one answers /readyz, and prints `vigil status`. It then reprints the status every
-`--interval` seconds until Ctrl-C or SIGTERM, drains the services (SIGTERM, then SIGKILL
-after a timeout) and stops the stack unless `--keep-stack`. `--once` stops right after
-the first status: the smoke test of CI.
+migrates the database, registers the demo cameras (skipping those already there), starts
+the five services as child processes (logs in `<data dir>/logs/`), waits until every one
+answers /readyz, then starts the camera fleet simulator `vigil-camsim` publishing for the
+demo cameras (`vigil_cli.demo_fleet`, log in `<data dir>/logs/camsim.log`), waits until
+every demo camera's events are in PostgreSQL and prints `vigil status` with each camera's
+rate and last-seen. It then reprints the status every `--interval` seconds until Ctrl-C or
+SIGTERM, stops camsim (which publishes its cameras' retained `offline` status), drains the
+services (SIGTERM, then SIGKILL after a timeout) and stops the stack unless `--keep-stack`.
+`--once` shuts down right after the first status, and fails when some camera's events did
+not arrive: the smoke test of CI.
 
-Exit status 0 when every service became ready and drained cleanly, 1 otherwise.
+With the embedded MQTT broker (amqtt, MQTT 3.1.1 only) the stack env file carries
+`VIGIL_MQTT_PROTOCOL=v311`: the ingest then subscribes without shared subscriptions and
+camsim publishes over 3.1.1 without frames.
+
+Exit status 0 when every service became ready, (with `--once`) every camera's events
+arrived, and everything stopped cleanly; 1 otherwise.
 """
 
 from __future__ import annotations
@@ -34,22 +43,24 @@ import click
 import vigil_migrations
 from vigil_cli import camera_store
 from vigil_cli.audit import os_actor
-from vigil_cli.camera_models import NewCamera
-from vigil_cli.commands.stack import data_dir_option
+from vigil_cli.commands.stack import data_dir_option, parse_embedded
 from vigil_cli.commands.status import collect_status, render_status
 from vigil_cli.db import connect
+from vigil_cli.demo_fleet import (
+    Camsim,
+    demo_camera_ids,
+    demo_cameras,
+    start_camsim,
+    wait_for_events,
+)
 from vigil_runtime.settings import VigilSettings
 from vigil_runtime.stack import LocalStack, StackError, StackInfo
 
 SERVICES: tuple[str, ...] = ("ingest", "analyzer", "optimizer", "alerter", "retention")
 DEFAULT_BASE_PORT = 9101  # the services' own defaults: ingest 9101 … retention 9105
-DEMO_CAMERAS: tuple[tuple[str, str, str], ...] = (
-    ("demo-lobby", "Lobby", "lobby"),
-    ("demo-parking", "Parking lot", "parking"),
-    ("demo-loading-dock", "Loading dock", "loading_dock"),
-    ("demo-entrance", "Main entrance", "entrance"),
-    ("demo-warehouse", "Warehouse aisle", "warehouse"),
-)
+MAX_CAMERAS = 999  # camsim's ids have three digits
+FIRST_STATUS_AFTER_S = 6.0  # camsim publishes at least this long before the first status
+EVENTS_TIMEOUT_S = 45.0  # time for every demo camera's first events to be stored
 SERVICE_GRACE_S = 10.0
 KILL_AFTER_S = SERVICE_GRACE_S + 5.0
 
@@ -71,17 +82,16 @@ def service_ports(base_port: int) -> dict[str, int]:
 
 
 def register_demo_cameras(settings: VigilSettings, count: int) -> list[str]:
-    """Register the first `count` demo cameras that are not there yet; their ids."""
+    """Register the `count` demo cameras that are not there yet; their ids."""
     added: list[str] = []
     actor = os_actor()
     with connect(settings) as conn:
-        for camera_id, name, scene in DEMO_CAMERAS[:count]:
-            camera = NewCamera(id=camera_id, name=name, site="demo", scene_type=scene)
+        for camera in demo_cameras(count):
             try:
                 camera_store.add_camera(conn, camera, cipher=None, actor=actor)
             except camera_store.CameraExistsError:
                 continue
-            added.append(camera_id)
+            added.append(camera.id)
     return added
 
 
@@ -217,32 +227,82 @@ def _print_status(settings: VigilSettings, data_dir: Path) -> None:
     click.echo(render_status(report))
 
 
+@dataclass(frozen=True)
+class DemoOptions:
+    """How the demo runs (the command's options)."""
+
+    camera_count: int
+    once: bool
+    interval: float
+    ready_timeout: float
+
+
+def _start_fleet(info: StackInfo, count: int) -> Camsim:
+    camsim = start_camsim(info, count)
+    protocol = info.env().get("VIGIL_MQTT_PROTOCOL", "v5")
+    frames = "with frames" if protocol == "v5" else "no frames (MQTT 3.1.1)"
+    click.echo(f"camsim publishing for {count} cameras, {frames}; log {camsim.log_path}")
+    return camsim
+
+
+def _events_arrived(info: StackInfo, camsim: Camsim, count: int, stop: threading.Event) -> bool:
+    """Wait for every demo camera's first events in PostgreSQL (and camsim to have published
+    a few seconds, so the first status shows rates); False, and why, if some are missing."""
+    ids = demo_camera_ids(count)
+    rows = wait_for_events(
+        info.database_url, ids, camsim, stop, min_s=FIRST_STATUS_AFTER_S, timeout_s=EVENTS_TIMEOUT_S
+    )
+    missing = [camera_id for camera_id, n in rows.items() if n == 0]
+    click.echo(f"camera_events rows: {sum(rows.values())} from {count - len(missing)} cameras")
+    if missing and not stop.is_set():  # after Ctrl-C, missing rows are no news
+        click.echo(f"error: no events stored for {', '.join(missing)}", err=True)
+        if not camsim.running:
+            click.echo(f"camsim exited:\n{camsim.log_tail()}", err=True)
+    return not missing
+
+
+def _stop_fleet(camsim: Camsim | None) -> bool:
+    if camsim is None:
+        return True
+    click.echo("stopping camsim…")
+    code = camsim.stop()
+    if code != 0:
+        click.echo(f"error: camsim exited with status {code}:\n{camsim.log_tail()}", err=True)
+    return code == 0
+
+
 def _run_services(
-    info: StackInfo, env_file: Path, ports: dict[str, int], once: bool, interval: float,
-    ready_timeout: float,
-) -> bool:  # fmt: skip
-    """Start the services, show status until stopped, drain them; True when all went well."""
+    info: StackInfo, env_file: Path, ports: dict[str, int], options: DemoOptions
+) -> bool:
+    """Start the services and camsim, show status until stopped, stop them; True when all
+    went well."""
     settings = VigilSettings(database_url=info.database_url, redis_url=info.redis_url,
                              mqtt_url=info.mqtt_url)  # fmt: skip
     services = start_services(info, env_file, ports)
     click.echo(f"started {', '.join(SERVICES)}; logs in {info.data_dir / 'logs'}")
+    camsim: Camsim | None = None
     ok = True
     try:
         with stop_requested() as stop:
-            problems = wait_ready(services, ready_timeout)
+            problems = wait_ready(services, options.ready_timeout)
             for problem in problems:
                 click.echo(f"error: {problem}", err=True)
             ok = not problems
+            if ok:
+                camsim = _start_fleet(info, options.camera_count)
+                arrived = _events_arrived(info, camsim, options.camera_count, stop)
+                ok = arrived or not options.once  # interactive: keep running, let them look
             _print_status(settings, info.data_dir)
-            while ok and not once and not stop.wait(interval):
+            while ok and not options.once and not stop.wait(options.interval):
                 _print_status(settings, info.data_dir)
     finally:
+        fleet_ok = _stop_fleet(camsim)
         click.echo("stopping the services…")
         codes = stop_services(services)
     failed = {name: code for name, code in codes.items() if code != 0}
     for name, code in failed.items():
         click.echo(f"error: {name} exited with status {code}", err=True)
-    return ok and not failed
+    return ok and fleet_ok and not failed
 
 
 @click.command(name="demo")
@@ -250,10 +310,10 @@ def _run_services(
 @click.option(
     "--cameras",
     "camera_count",
-    type=click.IntRange(1, len(DEMO_CAMERAS)),
-    default=3,
+    type=click.IntRange(1, MAX_CAMERAS),
+    default=8,
     show_default=True,
-    help="How many demo cameras to register.",
+    help="How many simulated cameras to register and feed.",
 )
 @click.option(
     "--base-port",
@@ -276,14 +336,19 @@ def _run_services(
     show_default=True,
     help="Seconds to wait for every service to become ready.",
 )
-@click.option("--once", is_flag=True, help="Bring up, print the status once, shut down.")
+@click.option(
+    "--embedded",
+    metavar="all|postgres,redis,mqtt",
+    help="Use the pip-installed embedded servers for these even if local binaries exist.",
+)
+@click.option("--once", is_flag=True, help="Bring up, check events arrive, print status, stop.")
 @click.option("--keep-stack", is_flag=True, help="Leave PostgreSQL/Redis/MQTT running after.")
 def command(
     data_dir: Path, camera_count: int, base_port: int, interval: float, ready_timeout: float,
-    once: bool, keep_stack: bool,
+    embedded: str | None, once: bool, keep_stack: bool,
 ) -> None:  # fmt: skip
-    """Run the whole platform locally: stack, migrations, demo cameras, the five services."""
-    stack = LocalStack(data_dir)
+    """Run the whole platform locally on a simulated camera fleet."""
+    stack = LocalStack(data_dir, force_embedded=parse_embedded(embedded))
     try:
         info = stack.up()
     except StackError as exc:
@@ -296,8 +361,8 @@ def command(
                                  mqtt_url=info.mqtt_url)  # fmt: skip
         added = register_demo_cameras(settings, camera_count)
         click.echo(f"demo cameras: {len(added)} registered, {camera_count - len(added)} existed")
-        ok = _run_services(info, env_file, service_ports(base_port), once, interval,
-                           ready_timeout)  # fmt: skip
+        options = DemoOptions(camera_count, once, interval, ready_timeout)
+        ok = _run_services(info, env_file, service_ports(base_port), options)
     finally:
         if not keep_stack:
             click.echo("stopping the stack…")

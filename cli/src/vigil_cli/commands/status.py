@@ -2,7 +2,8 @@
 
 One screen (or `--json`) with: the local stack's servers (when a stack data folder exists),
 whether PostgreSQL and Redis answer, the registered cameras with their live state from
-Redis, and every running service found through its heartbeat key
+Redis and their event/reject rates over the last minute (`vigil_cli.camera_activity`), a
+fleet total, and every running service found through its heartbeat key
 (`vigil:service:{name}:{instance}`), probed over HTTP on /healthz and /readyz.
 
 A dependency that is down is shown, not raised: the command exits 0 unless neither
@@ -15,6 +16,7 @@ import asyncio
 import os
 import socket
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ import asyncpg
 import click
 import redis.asyncio as aioredis
 
+from vigil_cli import camera_activity
 from vigil_cli.db import load_settings
 from vigil_cli.output import echo_json, render_table
 from vigil_runtime.settings import ENV_FILE_VARIABLE, VigilSettings, redact_text, redacted_url
@@ -51,6 +54,7 @@ class StatusReport:
     redis: Reach
     stack: dict[str, dict[str, Any]] | None = None
     cameras: list[dict[str, Any]] = field(default_factory=list)
+    fleet: dict[str, Any] | None = None
     services: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -83,7 +87,7 @@ async def collect_status(settings: VigilSettings, data_dir: Path | None) -> Stat
         socket_connect_timeout=TIMEOUT_S,
     )
     try:
-        cameras, _ = await asyncio.gather(
+        (cameras, rejects_1m), _ = await asyncio.gather(
             _cameras(settings.database_url, report.postgres),
             _ping(client, report.redis),
         )
@@ -94,6 +98,8 @@ async def collect_status(settings: VigilSettings, data_dir: Path | None) -> Stat
             report.cameras = cameras
     finally:
         await client.aclose()
+    if report.postgres.ok and not report.postgres.error:
+        report.fleet = camera_activity.fleet_summary(report.cameras, rejects_1m)
     report.stack = await stack_task
     return report
 
@@ -114,32 +120,32 @@ async def _ping(client: aioredis.Redis, reach: Reach) -> None:
         reach.error = _error_text(exc)
 
 
-async def _cameras(url: str, reach: Reach) -> list[dict[str, Any]]:
+async def _cameras(url: str, reach: Reach) -> tuple[list[dict[str, Any]], int | None]:
+    """Registered cameras with their last-minute counts, and the fleet's rejects."""
     try:
         conn = await asyncpg.connect(url, timeout=TIMEOUT_S)
     except Exception as exc:
         reach.error = _error_text(exc)
-        return []
+        return [], None
     reach.ok = True
     try:
-        rows = await conn.fetch(
-            "SELECT id, name, desired_state FROM cameras ORDER BY id", timeout=TIMEOUT_S
-        )
+        cameras = await camera_activity.fetch_cameras(conn, TIMEOUT_S)
+        rejects = await camera_activity.fetch_all_rejects(conn, TIMEOUT_S)
     except asyncpg.UndefinedTableError:
-        reach.error = "no cameras table: run `vigil migrate`"
-        return []
+        reach.error = "missing tables: run `vigil migrate`"
+        return [], None
     except Exception as exc:
         reach.error = _error_text(exc)
-        return []
+        return [], None
     finally:
         await conn.close(timeout=TIMEOUT_S)
-    return [dict(row) for row in rows]
+    return cameras, rejects
 
 
 async def _with_live_state(
     client: aioredis.Redis, cameras: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Add `status` and `last_seen` from each camera's `vigil:camera:{id}:state` hash."""
+    """Add `status`, `last_seen` and its age from each camera's live-state hash."""
     async with client.pipeline(transaction=False) as pipe:
         for camera in cameras:
             pipe.hmget(
@@ -147,8 +153,14 @@ async def _with_live_state(
                 [CameraStateField.STATUS, CameraStateField.LAST_SEEN],
             )
         states = await pipe.execute() if cameras else []
+    now = datetime.now(UTC)
     return [
-        {**camera, "status": status, "last_seen": last_seen}
+        {
+            **camera,
+            "status": status,
+            "last_seen": last_seen,
+            "last_seen_age_s": camera_activity.age_seconds(last_seen, now),
+        }
         for camera, (status, last_seen) in zip(cameras, states, strict=True)
     ]
 
@@ -223,14 +235,7 @@ def render_status(report: StatusReport) -> str:
         for name, reach in (("postgresql", report.postgres), ("redis", report.redis))
     ]
     sections.append("Dependencies\n" + render_table(["dependency", "url", "state"], deps))
-    cameras = [
-        (c["id"], c["name"], c["desired_state"], c.get("status"), c.get("last_seen"))
-        for c in report.cameras
-    ]
-    sections.append(
-        f"Cameras ({len(cameras)})\n"
-        + render_table(["id", "name", "desired_state", "status", "last_seen"], cameras)
-    )
+    sections.append(_render_cameras(report))
     services = [
         (
             s["service"],
@@ -246,6 +251,29 @@ def render_status(report: StatusReport) -> str:
     headers = ["service", "instance", "port", "state", "live", "ready", "detail"]
     sections.append(f"Services ({len(services)})\n" + render_table(headers, services))
     return "\n\n".join(sections)
+
+
+def _render_cameras(report: StatusReport) -> str:
+    """The camera table (rates over the last minute) and the fleet total line under it."""
+    rows = [
+        (
+            c["id"],
+            c["name"],
+            c["desired_state"],
+            c.get("status"),
+            camera_activity.format_age(c.get("last_seen_age_s")),
+            c.get("events_1m"),
+            c.get("events_per_s"),
+            c.get("rejects_1m"),
+        )
+        for c in report.cameras
+    ]
+    headers = ["id", "name", "desired_state", "status", "last_seen", "events/min", "events/s",
+               "rejects/min"]  # fmt: skip
+    text = f"Cameras ({len(rows)})\n" + render_table(headers, rows)
+    if report.fleet is not None:
+        text += "\n" + camera_activity.render_fleet_line(report.fleet)
+    return text
 
 
 def load_status_settings(data_dir: Path) -> VigilSettings:

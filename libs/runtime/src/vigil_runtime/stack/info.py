@@ -69,12 +69,19 @@ class StackInfo:
     data_dir: Path
 
     def env(self) -> dict[str, str]:
-        """The ``VIGIL_*`` variables a service needs to reach this stack."""
-        return {
+        """The ``VIGIL_*`` variables a service needs to reach this stack.
+
+        The embedded MQTT broker (amqtt) speaks MQTT 3.1.1 only, without shared
+        subscriptions: then ``VIGIL_MQTT_PROTOCOL=v311`` tells every MQTT client so.
+        """
+        env = {
             "VIGIL_DATABASE_URL": self.database_url,
             "VIGIL_REDIS_URL": self.redis_url,
             "VIGIL_MQTT_URL": self.mqtt_url,
         }
+        if self.backends.get("mqtt") == "embedded":
+            env["VIGIL_MQTT_PROTOCOL"] = "v311"
+        return env
 
     def write_env(self, path: Path | None = None) -> Path:
         """Write ``KEY=value`` lines (default ``<data_dir>/stack.env``) and return the path."""
