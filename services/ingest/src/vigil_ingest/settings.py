@@ -29,7 +29,10 @@ class IngestSettings(VigilSettings):
     """MQTT v5 shared-subscription group; empty subscribes without `$share/`."""
     mqtt_protocol: Literal["v5", "v311"] = "v5"
     """`v311` only for the amqtt fallback broker (no shared subscriptions, no frames)."""
-    session_expiry_s: int = Field(default=3600, ge=0)
+    session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
+    """How long the broker keeps this client's session (and queues its messages) while it is
+    away: the longest ingest outage that loses nothing, together with the broker's
+    `max_queued_bytes` (deploy/mosquitto/mosquitto.conf keeps sessions 7 days too)."""
     receive_maximum: int = Field(default=65535, ge=1, le=65535)
     keepalive_s: int = Field(default=30, ge=5, le=65535)
 
