@@ -59,6 +59,7 @@ __all__ = [
     "CameraLookup",
     "DecodeLimits",
     "Decoded",
+    "InboundMessage",
     "Rejected",
     "StreamItem",
     "decode",
@@ -133,7 +134,9 @@ def utc_from_epoch(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-class _Message(Protocol):
+class InboundMessage(Protocol):
+    """What decoding and the pipeline read of ``vigil_ingest.mqtt_link.Inbound``."""
+
     @property
     def topic(self) -> str: ...
 
@@ -151,7 +154,7 @@ class _Message(Protocol):
 
 
 def decode(
-    inbound: _Message,
+    inbound: InboundMessage,
     registry: CameraLookup,
     now: datetime,
     limits: DecodeLimits = DecodeLimits(),
@@ -209,7 +212,7 @@ def _check_window(
 
 
 def _events(
-    inbound: _Message,
+    inbound: InboundMessage,
     camera_id: str,
     received_at: datetime,
     now: datetime,
@@ -342,7 +345,7 @@ def _seen(received_at: datetime) -> dict[str, str]:
 
 
 def _health(
-    inbound: _Message,
+    inbound: InboundMessage,
     camera_id: str,
     received_at: datetime,
     now: datetime,
@@ -374,7 +377,7 @@ def _health(
 
 
 def _frame(
-    inbound: _Message,
+    inbound: InboundMessage,
     camera_id: str,
     received_at: datetime,
     now: datetime,
@@ -427,7 +430,7 @@ def _frame(
 
 
 def _status(
-    inbound: _Message,
+    inbound: InboundMessage,
     camera_id: str,
     received_at: datetime,
     now: datetime,

@@ -28,11 +28,18 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 import redis.asyncio as aioredis
 
-from vigil_ingest.decode import Decoded, DecodeLimits, Rejected, decode, reject_row
+from vigil_ingest.decode import (
+    Decoded,
+    DecodeLimits,
+    InboundMessage,
+    Rejected,
+    decode,
+    reject_row,
+)
 from vigil_ingest.fanout import Fanout
 from vigil_ingest.metrics import (
     ACKS,
@@ -73,21 +80,6 @@ _STALLED_S = 1.0
 """A fan-out round trip taking longer than this makes the service not ready."""
 _KINDS = ("events", "health", "frames", "status", "frigate", "unsupported")
 """Label values of ``vigil_ingest_messages_received_total{kind}``."""
-
-
-class InboundMessage(Protocol):
-    """What the pipeline reads of ``vigil_ingest.mqtt_link.Inbound``."""
-
-    @property
-    def topic(self) -> str: ...
-    @property
-    def payload(self) -> bytes: ...
-    @property
-    def user_properties(self) -> tuple[tuple[str, str], ...]: ...
-    @property
-    def retain(self) -> bool: ...
-    @property
-    def received_at(self) -> float: ...
 
 
 M = TypeVar("M", bound=InboundMessage)

@@ -1,0 +1,53 @@
+"""The services whose work arrives with later issues (analyzer, optimizer, alerter,
+retention): their settings, and a real start → ready → heartbeat → SIGTERM → clean exit.
+
+The ingest has its own, fuller tests in services/ingest/tests.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+import redis
+
+from vigil_runtime.settings import VigilSettings
+from vigil_runtime.testing.services import ServiceLauncher
+
+SKELETONS = {"analyzer": 9102, "optimizer": 9103, "alerter": 9104, "retention": 9105}
+
+
+def _settings_class(service: str) -> type[VigilSettings]:
+    module = importlib.import_module(f"vigil_{service}.settings")
+    cls: type[VigilSettings] = getattr(module, f"{service.capitalize()}Settings")
+    return cls
+
+
+@pytest.mark.parametrize(("service", "port"), SKELETONS.items())
+def test_settings_defaults(
+    service: str, port: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("VIGIL_HTTP_PORT", raising=False)
+    monkeypatch.setenv("VIGIL_ENV_FILE", str(tmp_path / "absent.env"))
+    settings = _settings_class(service)()
+    assert (settings.service_name, settings.http_port) == (service, port)
+
+
+@pytest.mark.parametrize("service", SKELETONS)
+def test_runs_until_sigterm_then_drains(
+    service: str, run_service_process: ServiceLauncher, redis_url: str
+) -> None:
+    with run_service_process(service) as running:
+        assert running.readyz() == (
+            200,
+            {"status": "ready", "checks": {"postgres": "ok", "redis": "ok"}},
+        )
+        beat = running.wait_heartbeat("running")
+        assert (beat["service"], beat["http_port"]) == (service, str(running.port))
+        assert running.stop() == 0
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert list(client.scan_iter(match="vigil:service:*")) == []
+    finally:
+        client.close()
