@@ -17,7 +17,7 @@ SRC := libs cli migrations tools services bench
 
 PYTEST_ARGS ?=
 
-.PHONY: help venv test demo lint fmt bench stack-up stack-down clean
+.PHONY: help venv test demo lint fmt bench bench-ingest stack-up stack-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -50,6 +50,10 @@ fmt: venv ## format the code with ruff
 
 bench: venv ## run the benchmarks (results in bench/results/)
 	$(PY) -m bench.run
+
+BENCH_ARGS ?=
+bench-ingest: venv ## ingest vs bare subscriber, psql COPY, naive INSERT (BENCH_ARGS="--duration 10")
+	$(PY) -m bench.run ingest $(BENCH_ARGS)
 
 stack-up: venv ## start PostgreSQL, Redis and Mosquitto as local processes in .vigil/
 	$(VENV)/bin/vigil stack up

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
-BENCHMARKS = ("copy_writer",)
+BENCHMARKS = ("copy_writer", "ingest")
 
 Benchmark = Callable[[argparse.Namespace], Coroutine[Any, Any, dict[str, Any]]]
 
@@ -36,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rows", type=int, default=200_000, help="rows per bulk measurement")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions (the median is kept)")
+    for name in BENCHMARKS:  # a benchmark with options of its own declares them
+        add_arguments = getattr(importlib.import_module(f"bench.{name}"), "add_arguments", None)
+        if add_arguments is not None:
+            add_arguments(parser)
     args = parser.parse_args(argv)
     RESULTS.mkdir(exist_ok=True)
     unknown = set(args.names) - set(BENCHMARKS)

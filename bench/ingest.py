@@ -1,0 +1,157 @@
+"""`make bench-ingest`: Vigil's ingest against the broker ceiling, raw COPY and naive INSERTs.
+
+One private local stack (durable: fsync on) in a temporary folder, migrated, 100 cameras
+registered. For each mode (one event per message, then batches of 50), in the same run:
+
+* ``bare``: :mod:`bench.ingest_bare`, a paho subscriber that only ``json.loads`` each
+  payload: the broker (and publisher) ceiling;
+* ``ingest``: the real ``vigil-ingest`` console script, default settings (validation, COPY,
+  Redis fan-out, ack after commit); committed events are sampled from its ``/metrics``, then
+  rows are counted: every event the broker acknowledged to camsim must be in camera_events
+  exactly once, and every events message in ``vigil:events``;
+
+each measured **live** (``vigil-camsim`` publishing for the duration: unpaced with single
+events, at ``--batch-rate`` with batches) and on a **backlog** (a fixed number of events
+queued at the broker for the offline consumer, then drained alone); see
+:mod:`bench.ingest_modes`. Then, with the rows the ingest stored:
+
+* ``psql_copy``: exported and loaded back with ``psql \\copy``;
+* ``naive_insert``: one INSERT and commit per row, for a subset.
+
+Rates are sustained rates (between 5 % and 95 % of each consumer's final count; see
+:mod:`bench.ingest_series`). ``python -m bench.ingest --duration 10`` for a quick try.
+Results go to bench/results/ingest.json and the ingest section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from bench.ingest_db import register_cameras
+from bench.ingest_modes import ModeRun
+from bench.ingest_procs import Workload
+from bench.ingest_report import summarize, update_docs
+from vigil_migrations import upgrade
+from vigil_runtime.db import create_pool
+from vigil_runtime.stack import LocalStack, StackInfo
+
+MODES = {"single": 1, "batch50": 50}
+"""Mode name → events per MQTT message."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of this benchmark (also offered by ``python -m bench.run``)."""
+    group = parser.add_argument_group("ingest")
+    group.add_argument("--duration", type=float, default=60.0, help="seconds camsim publishes")
+    group.add_argument("--cameras", type=int, default=100, help="simulated cameras")
+    group.add_argument(
+        "--fps",
+        type=float,
+        default=0.0,
+        help="live single mode: events/s per camera (0: as fast as camsim can)",
+    )
+    group.add_argument(
+        "--batch-rate",
+        type=float,
+        default=50_000.0,
+        help="live batch mode: events/s of the whole fleet (0: as fast as camsim can)",
+    )
+    group.add_argument(
+        "--backlog-events", type=int, default=300_000, help="events queued for the backlog runs"
+    )
+    group.add_argument("--window", type=int, default=1000, help="camsim's in-flight window")
+    group.add_argument(
+        "--modes", default=",".join(MODES), help=f"comma-separated subset of {list(MODES)}"
+    )
+
+
+def _options(args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` completed with this benchmark's defaults (``bench.run`` may not set them)."""
+    defaults = argparse.ArgumentParser()
+    add_arguments(defaults)
+    return argparse.Namespace(**(vars(defaults.parse_args([])) | vars(args)))
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Run every mode on a private durable stack; return the result (``bench.run`` API)."""
+    options = _options(args)
+    modes = [mode.strip() for mode in options.modes.split(",") if mode.strip()]
+    unknown = set(modes) - set(MODES)
+    if unknown:
+        raise SystemExit(f"unknown mode(s) {sorted(unknown)}; choose from {list(MODES)}")
+    with tempfile.TemporaryDirectory(prefix="vigil-bench-ingest-") as tmp:
+        workdir = Path(tmp)
+        stack = LocalStack(workdir / "stack", durable=True)
+        info = stack.up()
+        try:
+            result = await _run_on(info, workdir, options, modes)
+        finally:
+            stack.down(purge=True)
+    update_docs(result)
+    return result
+
+
+async def _run_on(
+    info: StackInfo, workdir: Path, options: argparse.Namespace, modes: list[str]
+) -> dict[str, Any]:
+    upgrade(info.database_url)
+    pool = await create_pool(info.database_url, min_size=1, max_size=4)
+    redis = aioredis.Redis.from_url(info.redis_url)
+    try:
+        results: dict[str, Any] = {}
+        for mode in modes:
+            live, backlog = _workloads(info.mqtt_url, options, MODES[mode])
+            if mode == modes[0]:
+                await register_cameras(pool, live.camera_ids())
+            run = ModeRun(info, workdir, pool, redis, live, backlog, mode)
+            results[mode] = await run.measure()
+    finally:
+        await pool.close()
+        await redis.aclose()
+    parameters = {
+        "duration_s": options.duration,
+        "cameras": options.cameras,
+        "live_publisher": {
+            mode: _workloads(info.mqtt_url, options, MODES[mode])[0].rate_label for mode in modes
+        },
+        "backlog_events": options.backlog_events,
+        "camsim_window": options.window,
+        "qos": 1,
+        "durable_stack": True,
+    }
+    return {"parameters": parameters, "results": results, "summary": summarize(results)}
+
+
+def _workloads(url: str, options: argparse.Namespace, batch: int) -> tuple[Workload, Workload]:
+    """The live workload (paced as the options say) and the backlog one (unpaced, counted)."""
+    fps = options.fps if batch == 1 else options.batch_rate / options.cameras
+    live = Workload(
+        url=url,
+        cameras=options.cameras,
+        batch=batch,
+        duration_s=options.duration,
+        fps=fps,
+        camera_prefix="bench-",
+        window=options.window,
+    )
+    messages = -(-options.backlog_events // batch)
+    backlog = replace(live, fps=0.0, count=messages, duration_s=max(600.0, options.duration))
+    return live, backlog
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.ingest [--duration S] ...``: this benchmark through ``bench.run``."""
+    from bench.run import main as run_main
+
+    return run_main(["ingest", *(argv if argv is not None else sys.argv[1:])])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
