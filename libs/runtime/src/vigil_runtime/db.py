@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 
 import asyncpg
+import orjson
 
 __all__ = [
     "create_pool",
@@ -84,8 +85,28 @@ def _decode_json(data: bytes) -> Any:
     return json.loads(data)
 
 
+_ORJSON_OPTIONS: Final = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
 def _encode_jsonb(value: Any) -> bytes:
-    return _JSONB_VERSION + _encode_json(value)
+    """jsonb binary format: the version byte, then the JSON text.
+
+    The text comes from orjson (about ten times faster than ``json``; jsonb is the binary
+    COPY's costliest column type), but only where the stored value is exactly the one
+    ``json.dumps`` gives: jsonb keeps decoded strings and numeric values, and both libraries
+    write floats as their shortest round-trip decimal. Everything else goes through
+    :func:`_encode_json` as before: what orjson refuses (integers beyond 64 bits, non-string
+    keys, lone surrogates, datetimes and dataclasses, which ``json`` refuses too), and any
+    output holding ``null``, because orjson writes NaN and infinities as ``null`` where
+    ``json`` writes ``NaN``, which PostgreSQL refuses.
+    """
+    try:
+        text = orjson.dumps(value, option=_ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError
+        return _JSONB_VERSION + _encode_json(value)
+    if b"null" in text:
+        return _JSONB_VERSION + _encode_json(value)
+    return _JSONB_VERSION + text
 
 
 def _decode_jsonb(data: bytes) -> Any:

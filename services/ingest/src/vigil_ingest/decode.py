@@ -21,12 +21,13 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Final, Protocol
 
 from pydantic import TypeAdapter
 
 from vigil_runtime.copy_writer import Row
-from vigil_schema.enums import CameraStatus, EventSource, RejectReason
+from vigil_schema.enums import CameraStatus, EventSource, EventType, RejectReason
 from vigil_schema.messages import (
     JPEG_FIELD,
     CameraStatusMessage,
@@ -35,7 +36,9 @@ from vigil_schema.messages import (
 )
 from vigil_schema.mqtt import (
     CameraEvent,
+    DetectedObject,
     FrameHeader,
+    MotionRegion,
     PayloadError,
     jpeg_dimensions,
     parse_events_payload,
@@ -52,7 +55,7 @@ from vigil_schema.tables import (
     HEALTH_METRICS,
     INGEST_REJECT_PAYLOAD_MAX_BYTES,
 )
-from vigil_schema.topics import CameraTopicKind, TopicError, parse_camera_topic
+from vigil_schema.topics import CameraTopic, CameraTopicKind, TopicError, parse_camera_topic
 
 __all__ = [
     "REJECT_SOURCE",
@@ -71,6 +74,13 @@ __all__ = [
 
 REJECT_SOURCE: Final = "ingest"
 """``ingest_rejects.source``: the service that refused the message."""
+TOPIC_CACHE_SIZE: Final = 16_384
+"""Parsed topics remembered (four per camera); least recently used ones are forgotten."""
+_EVENTS_KIND: Final = CameraTopicKind.EVENTS.value
+_SOURCE_TEXT: Final = {source: source.value for source in EventSource}
+_EVENT_TYPE_TEXT: Final = {event_type: event_type.value for event_type in EventType}
+_SCHEMA_VERSION_TEXT: Final = str(SCHEMA_VERSION)
+_CAMERA_SOURCE: Final = EventSource.CAMERA.value
 
 _EVENTS_ADAPTER: Final = TypeAdapter(list[CameraEvent])
 
@@ -161,7 +171,7 @@ def decode(
 ) -> Decoded | Rejected:
     """Validate one camera message (see the module docstring)."""
     try:
-        topic = parse_camera_topic(inbound.topic)
+        topic = _parse_topic(inbound.topic)
     except TopicError as exc:
         return Rejected(RejectReason.UNSUPPORTED_TOPIC, str(exc))
     camera_id, kind = topic.camera_id, topic.kind
@@ -188,6 +198,13 @@ def decode(
         return _status(inbound, camera_id, received_at, now, registry, limits)
     except PayloadError as err:
         return Rejected(err.reason, err.detail, camera_id, kind.value)
+
+
+@lru_cache(maxsize=TOPIC_CACHE_SIZE)
+def _parse_topic(topic: str) -> CameraTopic:
+    """:func:`parse_camera_topic`, remembered: an ingest sees the same few topics (four per
+    camera) over and over. Refused topics raise every time and are not remembered."""
+    return parse_camera_topic(topic)
 
 
 def _check_window(
@@ -221,47 +238,61 @@ def _events(
 ) -> Decoded:
     raw = bytes(inbound.payload)
     events = parse_events_payload(raw, camera_id, max_bytes=limits.max_payload_bytes)
+    received_text = received_at.isoformat()
     if not events:
-        return Decoded(camera_id, CameraTopicKind.EVENTS.value, state=_seen(received_at))
-    newest = max(event.ts for event in events)
-    oldest = min(event.ts for event in events)
-    _check_window(newest, now, registry, CAMERA_EVENTS.name, limits, "event ts")
-    _check_window(oldest, now, registry, CAMERA_EVENTS.name, limits, "event ts")
-    last = max(events, key=lambda event: (event.ts, event.frame_number))
-    state = _seen(received_at)
-    state["last_event_ts"] = last.ts.isoformat()
-    state["last_frame_number"] = str(last.frame_number)
+        return Decoded(camera_id, _EVENTS_KIND, state={"last_seen": received_text})
+    oldest, newest, last = _span(events)
+    _check_window(newest.ts, now, registry, CAMERA_EVENTS.name, limits, "event ts")
+    if oldest is not newest:
+        _check_window(oldest.ts, now, registry, CAMERA_EVENTS.name, limits, "event ts")
+    state = {
+        "last_seen": received_text,
+        "last_event_ts": last.ts.isoformat(),
+        "last_frame_number": str(last.frame_number),
+    }
     if last.fps_actual is not None:
         state["fps_actual"] = repr(last.fps_actual)
+    fields = _events_fields(camera_id, _CAMERA_SOURCE, received_text, _as_array(raw))
     return Decoded(
         camera_id,
-        CameraTopicKind.EVENTS.value,
+        _EVENTS_KIND,
         rows={CAMERA_EVENTS.name: event_rows(camera_id, events, received_at)},
-        entries=(events_entry(camera_id, events, received_at, events_json=_as_array(raw)),),
+        entries=(StreamItem(EVENTS, fields),),
         state=state,
-        source_ts=newest,
+        source_ts=newest.ts,
         events=len(events),
     )
 
 
-def _objects_json(event: CameraEvent) -> list[dict[str, Any]] | None:
-    if not event.objects:
-        return None
+def _span(events: Sequence[CameraEvent]) -> tuple[CameraEvent, CameraEvent, CameraEvent]:
+    """The events with the oldest and the newest ``ts`` (the first of equals) and the last
+    one by ``(ts, frame_number)`` (the first of equals), in one pass over ``events``."""
+    oldest = newest = last = events[0]
+    for event in events[1:]:
+        ts = event.ts
+        if ts < oldest.ts:
+            oldest = event
+        if ts > newest.ts:
+            newest = last = event
+        elif ts == last.ts and event.frame_number > last.frame_number:
+            last = event
+    return oldest, newest, last
+
+
+def _objects_json(objects: Sequence[DetectedObject]) -> list[dict[str, Any]]:
     return [
         {
             "class": obj.class_name,
             "confidence": obj.confidence,
-            "bbox": list(obj.bbox),
+            "bbox": [*obj.bbox],
             "track_id": obj.track_id,
         }
-        for obj in event.objects
+        for obj in objects
     ]
 
 
-def _regions_json(event: CameraEvent) -> list[dict[str, Any]] | None:
-    if event.motion_regions is None:
-        return None
-    return [{"bbox": list(region.bbox), "score": region.score} for region in event.motion_regions]
+def _regions_json(regions: Sequence[MotionRegion]) -> list[dict[str, Any]]:
+    return [{"bbox": [*region.bbox], "score": region.score} for region in regions]
 
 
 def event_rows(
@@ -270,32 +301,41 @@ def event_rows(
     received_at: datetime,
     source: EventSource = EventSource.CAMERA,
 ) -> list[Row]:
-    """``camera_events`` rows (``CAMERA_EVENTS.column_names`` order) for validated events."""
-    source_text = source.value
-    return [
-        (
-            camera_id,
-            event.event_type.value,
-            event.ts,
-            event.frame_number,
-            received_at,
-            source_text,
-            event.motion_score,
-            _regions_json(event),
-            _objects_json(event),
-            len(event.objects),
-            event.max_confidence,
-            event.scene_hash,
-            event.scene_change_score,
-            event.fps_actual,
-            event.image_quality_score,
-            event.bandwidth_usage_bytes,
-            event.inference_ms,
-            event.processing_ms,
-            event.extra,
+    """``camera_events`` rows (``CAMERA_EVENTS.column_names`` order) for validated events.
+
+    Written for speed (it runs for every event): enum texts come from lookup tables (an
+    enum's ``.value`` is a slow descriptor), the objects are walked once for their JSON,
+    count and highest confidence.
+    """
+    source_text = _SOURCE_TEXT[source]
+    rows: list[Row] = []
+    for event in events:
+        objects = event.objects
+        regions = event.motion_regions
+        rows.append(
+            (
+                camera_id,
+                _EVENT_TYPE_TEXT[event.event_type],
+                event.ts,
+                event.frame_number,
+                received_at,
+                source_text,
+                event.motion_score,
+                None if regions is None else _regions_json(regions),
+                _objects_json(objects) if objects else None,
+                len(objects),
+                max([obj.confidence for obj in objects]) if objects else None,
+                event.scene_hash,
+                event.scene_change_score,
+                event.fps_actual,
+                event.image_quality_score,
+                event.bandwidth_usage_bytes,
+                event.inference_ms,
+                event.processing_ms,
+                event.extra,
+            )
         )
-        for event in events
-    ]
+    return rows
 
 
 def events_entry(
@@ -316,20 +356,34 @@ def events_entry(
     """
     if events_json is None:
         events_json = _EVENTS_ADAPTER.dump_json(list(events), by_alias=True)
+    fields = _events_fields(camera_id, _SOURCE_TEXT[source], received_at.isoformat(), events_json)
+    return StreamItem(EVENTS, fields)
+
+
+def _events_fields(
+    camera_id: str, source: str, received_at: str, events_json: bytes
+) -> dict[str, bytes | str]:
+    """The fields of an ``events`` envelope whose ``events`` array is ``events_json``."""
     data = b"".join(
         (
             b'{"camera_id":',
-            json.dumps(camera_id).encode(),
+            _json_string(camera_id),
             b',"source":"',
-            source.value.encode(),
+            source.encode(),
             b'","received_at":"',
-            received_at.isoformat().encode(),
+            received_at.encode(),
             b'","events":',
             events_json,
             b"}",
         )
     )
-    return StreamItem(EVENTS, {"v": str(SCHEMA_VERSION), "type": "events", "data": data})
+    return {"v": _SCHEMA_VERSION_TEXT, "type": "events", "data": data}
+
+
+@lru_cache(maxsize=TOPIC_CACHE_SIZE)
+def _json_string(text: str) -> bytes:
+    """``text`` as a JSON string (camera ids repeat: remembered)."""
+    return json.dumps(text).encode()
 
 
 def _as_array(raw: bytes) -> bytes:
