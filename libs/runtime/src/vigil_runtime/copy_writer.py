@@ -375,11 +375,13 @@ class CopyWriter:
 
     async def add_many(self, rows: Iterable[Row], on_commit: OnCommit | None = None) -> None:
         """Buffer rows together; ``on_commit`` runs once all of them are committed."""
-        batch = list(rows)
+        batch = rows if isinstance(rows, list | tuple) else list(rows)
+        ncols = self._ncols
         for row in batch:
-            if len(row) != self._ncols:
-                raise ValueError(f"{self.table}: row has {len(row)} values, expected {self._ncols}")
-        await self._wait_for_space(len(batch))
+            if len(row) != ncols:
+                raise ValueError(f"{self.table}: row has {len(row)} values, expected {ncols}")
+        if not self._has_room(len(batch)):  # the common case skips the waiting machinery
+            await self._wait_for_space(len(batch))
         self._append(batch)
         if on_commit is not None:
             self._callbacks.append((self._added, on_commit))
@@ -429,7 +431,7 @@ class CopyWriter:
 
     # -- buffering -------------------------------------------------------------
 
-    def _append(self, rows: list[Row]) -> None:
+    def _append(self, rows: Sequence[Row]) -> None:
         if not rows:
             return
         if not self._buffer:
@@ -439,6 +441,15 @@ class CopyWriter:
         self._added += len(rows)
         if len(self._buffer) >= self._max_rows:
             self._wake.set()
+
+    def _has_room(self, count: int) -> bool:
+        """Running, healthy and room for ``count`` more rows: nothing to wait for."""
+        return (
+            self._task is not None
+            and not self._closing
+            and self._failure is None
+            and self.pending + count <= self._max_buffered
+        )
 
     async def _wait_for_space(self, count: int) -> None:
         if self._closing:
@@ -522,7 +533,7 @@ class CopyWriter:
             _, callback = self._callbacks.popleft()
             try:
                 result = callback()
-                if inspect.isawaitable(result):
+                if result is not None and inspect.isawaitable(result):
                     await result
             except Exception:
                 _log.exception("copy_on_commit_failed", table=self.table)

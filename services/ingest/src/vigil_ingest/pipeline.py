@@ -400,15 +400,22 @@ class Pipeline(Generic[M]):
         self._warn.warning("fan-out failed, retrying", key="fanout", error=self._fanout_error)
 
     def _acknowledge(self, group: list[_Tracked[M]]) -> None:
+        """PUBACK the group in order; metrics once per group (per camera for last-seen)."""
+        acked = 0
+        last_seen: dict[str, float] = {}
+        popleft, ack = self._tracked.popleft, self._ack
         for tracked in group:
-            self._tracked.popleft()
-            if self._ack(tracked.inbound):
-                ACKS.inc()
-            else:
-                ACKS_STALE.inc()
+            popleft()
+            if ack(tracked.inbound):
+                acked += 1
             decoded = tracked.decoded
             if decoded is not None and decoded.state:
-                LAST_SEEN.labels(decoded.camera_id).set(tracked.inbound.received_at)
+                last_seen[decoded.camera_id] = tracked.inbound.received_at
+        ACKS.inc(acked)
+        if acked < len(group):
+            ACKS_STALE.inc(len(group) - acked)
+        for camera_id, received_at in last_seen.items():
+            LAST_SEEN.labels(camera_id).set(received_at)
         self._room.set()
         self._maybe_resume()
 
