@@ -46,6 +46,7 @@ from vigil_ingest.registry import CameraRegistry
 from vigil_ingest.settings import IngestSettings
 from vigil_migrations import upgrade
 from vigil_runtime.db import create_pool
+from vigil_runtime.gc_tuning import tune_gc
 from vigil_runtime.logging import configure_logging
 from vigil_runtime.stack import LocalStack, StackInfo
 
@@ -211,7 +212,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--profile", help="py-spy speedscope output file")
     parser.add_argument("--stack-dir", help="keep the stack here between runs (reused)")
-    asyncio.run(_main(parser.parse_args(argv)))
+    args = parser.parse_args(argv)
+    tune_gc(IngestSettings().gc_gen0_threshold)  # as service_main does for vigil-ingest
+    asyncio.run(_main(args))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from structlog.typing import FilteringBoundLogger
 
 from vigil_runtime.dependencies import Dependencies, connect_dependencies
+from vigil_runtime.gc_tuning import tune_gc
 from vigil_runtime.heartbeat import package_version
 from vigil_runtime.logging import configure_logging, get_logger
 from vigil_runtime.ops import OpsServer
@@ -145,6 +146,7 @@ def service_main(name: str, settings_cls: type[VigilSettings], body: Body) -> No
             where = ".".join(str(part) for part in error["loc"])
             print(f"vigil-{name}: invalid setting {where}: {error['msg']}", file=sys.stderr)
         sys.exit(EXIT_STARTUP)
+    tune_gc(settings.gc_gen0_threshold)  # process-wide: here, not in `serve` (tests run it)
     sys.exit(run_service(name, settings, body))
 
 

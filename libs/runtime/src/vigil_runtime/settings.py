@@ -122,6 +122,9 @@ class VigilSettings(BaseSettings):
     instance: str = Field(default_factory=default_instance)
     shutdown_grace_s: float = Field(default=10.0, gt=0)
     heartbeat_interval_s: float = Field(default=5.0, gt=0)
+    gc_gen0_threshold: int = Field(default=50_000, ge=0)
+    """Allocations between generation-0 collections (`vigil_runtime.gc_tuning`); 0 keeps
+    CPython's default of 700."""
 
     @classmethod
     def settings_customise_sources(
