@@ -7,7 +7,7 @@ import redis.asyncio as aioredis
 from vigil_ingest.decode import Decoded, StreamItem
 from vigil_ingest.fanout import Fanout, merge_camera_state
 from vigil_schema.enums import CameraStatus
-from vigil_schema.streams import ACTIVE_CAMERAS_KEY, EVENTS, HEALTH, camera_state_key
+from vigil_schema.streams import ACTIVE_CAMERAS_KEY, EVENTS, FRAMES, HEALTH, camera_state_key
 
 
 def _data(camera: str, **state: str) -> Decoded:
@@ -41,3 +41,36 @@ async def test_empty_group_sends_nothing(redis_client: aioredis.Redis) -> None:
     await Fanout(redis_client, frames_maxlen=10).publish([])
     await Fanout(redis_client, frames_maxlen=10).publish([Decoded("a", "status")])
     assert await redis_client.dbsize() == 0
+
+
+def _entry_id(raw: bytes) -> tuple[int, int]:
+    ms, seq = raw.split(b"-")
+    return int(ms), int(seq)
+
+
+async def test_entries_keep_arrival_order_across_streams_and_binary_fields(
+    redis_client: aioredis.Redis,
+) -> None:
+    jpeg = bytes(range(256)) * 4  # every byte value, NUL included
+    group = [
+        Decoded("a", "events", entries=(StreamItem(EVENTS, {"n": "1"}),)),
+        Decoded("a", "health", entries=(StreamItem(HEALTH, {"n": "2"}),)),
+        Decoded("a", "events", entries=(StreamItem(EVENTS, {"n": "3"}),)),
+        Decoded("a", "frames", entries=(StreamItem(FRAMES, {"n": "4", "jpeg": jpeg}),)),
+    ]
+    await Fanout(redis_client, frames_maxlen=10).publish(group)
+    entries = []
+    for stream in (EVENTS, HEALTH, FRAMES):
+        entries += await redis_client.xrange(stream)
+    entries.sort(key=lambda entry: _entry_id(entry[0]))
+    assert [fields[b"n"] for _, fields in entries] == [b"1", b"2", b"3", b"4"]
+    assert entries[-1][1][b"jpeg"] == jpeg
+
+
+async def test_script_is_reloaded_after_a_script_flush(redis_client: aioredis.Redis) -> None:
+    fanout = Fanout(redis_client, frames_maxlen=10)
+    await fanout.publish([_data("a", last_seen="1")])
+    await redis_client.script_flush()
+    await fanout.publish([_data("a", last_seen="2")])
+    assert await redis_client.xlen(EVENTS) == 2
+    assert await redis_client.hgetall(camera_state_key("a")) == {b"last_seen": b"2"}
