@@ -54,6 +54,7 @@ from vigil_schema.tables import (
     HEALTH_LOGS,
     HEALTH_METRICS,
     INGEST_REJECT_PAYLOAD_MAX_BYTES,
+    TableSpec,
 )
 from vigil_schema.topics import CameraTopic, CameraTopicKind, TopicError, parse_camera_topic
 
@@ -430,6 +431,15 @@ def _health(
 # --------------------------------------------------------------------------- frames
 
 
+def _row(spec: TableSpec, **values: Any) -> Row:
+    """A row in ``spec.column_names`` order from named values (unnamed columns: NULL); for
+    the low-rate kinds, where naming beats the positional tuple of the events hot path."""
+    unknown = values.keys() - set(spec.column_names)
+    if unknown:
+        raise KeyError(f"{spec.name} has no column(s) {sorted(unknown)}")
+    return tuple(values.get(name) for name in spec.column_names)
+
+
 def _frame(
     inbound: InboundMessage,
     camera_id: str,
@@ -446,25 +456,18 @@ def _frame(
         dimensions = jpeg_dimensions(payload)
         if dimensions is not None:
             header = header.model_copy(update={"width": dimensions[0], "height": dimensions[1]})
-    row: Row = (
-        camera_id,
-        header.ts,
-        header.frame_number,
-        received_at,
-        hashlib.blake2b(payload, digest_size=16).hexdigest(),
-        None,
-        None,
-        header.width,
-        header.height,
-        "jpeg",
-        header.size_bytes,
-        None,
-        None,
-        None,
-        None,
-        None,
-        "none",
-        None,
+    row = _row(
+        FRAME_METADATA,
+        camera_id=camera_id,
+        ts=header.ts,
+        frame_number=header.frame_number,
+        received_at=received_at,
+        frame_hash=hashlib.blake2b(payload, digest_size=16).hexdigest(),
+        width=header.width,
+        height=header.height,
+        format="jpeg",
+        size_bytes=header.size_bytes,
+        storage_location="none",
     )
     message = FrameMessage(header=header, received_at=received_at)
     entry = Envelope.wrap(message, attachments={JPEG_FIELD: bytes(payload)}).to_fields()
