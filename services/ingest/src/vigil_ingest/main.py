@@ -26,6 +26,7 @@ from vigil_ingest.mqtt_link import Inbound, MqttLink, MqttLinkConfig
 from vigil_ingest.pipeline import Pipeline, decode_limits
 from vigil_ingest.registry import CameraRegistry
 from vigil_ingest.settings import IngestSettings
+from vigil_runtime.ops import failing_check
 from vigil_runtime.service import ServiceContext, service_main
 from vigil_schema.topics import (
     EVENTS_FILTER,
@@ -87,6 +88,10 @@ def link_config(settings: IngestSettings) -> MqttLinkConfig:
 async def body(ctx: ServiceContext) -> None:
     """Run the ingest until a stop is requested, then drain."""
     settings = cast(IngestSettings, ctx.settings)
+    # Not ready until the link and the pipeline exist: /readyz must not say 200 while only
+    # PostgreSQL and Redis are connected (the camera registry is still loading).
+    ctx.ops.add_check("mqtt", failing_check("starting"))
+    ctx.ops.add_check("pipeline", failing_check("starting"))
     async with ctx.dependencies() as deps:
         registry = CameraRegistry(
             deps.pool, refresh_s=settings.registry_refresh_s, on_removed=forget_cameras
