@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 
 from bench.ingest_series import Series, cpu_seconds
-from vigil_runtime.stack.procs import free_port
+from vigil_runtime.stack.procs import free_port, log_tail
 
 COMMITTED_METRIC = "vigil_ingest_events_committed_total"
 SAMPLE_INTERVAL_S = 0.25
@@ -81,7 +81,7 @@ async def run_camsim(workload: Workload, workdir: Path, tag: str) -> dict[str, A
         )
         code = await proc.wait()
     if not summary_file.exists():
-        raise RuntimeError(f"vigil-camsim exited {code} without a summary: {_tail(log)}")
+        raise RuntimeError(f"vigil-camsim exited {code} without a summary: {log_tail(log)}")
     summary: dict[str, Any] = json.loads(summary_file.read_text())
     summary["exit_code"] = code
     summary.pop("cameras", None)
@@ -256,7 +256,7 @@ class IngestProcess:
 
     def log_tail(self) -> str:
         """The last lines the ingest wrote (for error messages)."""
-        return _tail(self._log)
+        return log_tail(self._log)
 
 
 def committed_events(metrics_text: str) -> int:
@@ -277,10 +277,3 @@ async def _wait_quiet(total: Callable[[], int], expected: int, timeout_s: float)
         elif last > 0 and time.monotonic() - last_change > QUIET_S:
             break
     return total() >= expected
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"

@@ -27,6 +27,7 @@ import psycopg
 
 from vigil_cli.camera_models import NewCamera
 from vigil_runtime.stack import StackInfo
+from vigil_runtime.stack.procs import log_tail
 
 CAMERA_PREFIX: Final = "demo-cam-"
 SCENES: Final[tuple[tuple[str, str], ...]] = (
@@ -109,11 +110,7 @@ class Camsim:
         return self.process.poll() is None
 
     def log_tail(self, lines: int = 15) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+        return log_tail(self.log_path, lines)
 
     def stop(self) -> int:
         """SIGTERM (camsim drains and publishes `offline`), SIGKILL after a timeout; exit code."""

@@ -55,6 +55,7 @@ from vigil_cli.demo_fleet import (
 )
 from vigil_runtime.settings import VigilSettings
 from vigil_runtime.stack import LocalStack, StackError, StackInfo
+from vigil_runtime.stack.procs import log_tail
 
 SERVICES: tuple[str, ...] = ("ingest", "analyzer", "optimizer", "alerter", "retention")
 DEFAULT_BASE_PORT = 9101  # the services' own defaults: ingest 9101 … retention 9105
@@ -119,11 +120,7 @@ class ServiceProcess:
             return None
 
     def log_tail(self, lines: int = 15) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+        return log_tail(self.log_path, lines)
 
 
 def start_services(info: StackInfo, env_file: Path, ports: dict[str, int]) -> list[ServiceProcess]:
