@@ -24,6 +24,7 @@ from vigil_runtime.db import create_pool
 from vigil_runtime.heartbeat import Heartbeat
 from vigil_runtime.logging import RateLimitedLogger
 from vigil_runtime.ops import failing_check, postgres_check, redis_check
+from vigil_runtime.redis_client import open_redis
 from vigil_runtime.settings import redact_text
 from vigil_runtime.tasks import cancel_and_wait, succeeded
 
@@ -99,7 +100,7 @@ async def _connect_redis(ctx: ServiceContext) -> aioredis.Redis:
 
 async def _open_redis(url: str) -> aioredis.Redis:
     """A client that has answered PING (closed again when it did not)."""
-    client = aioredis.Redis.from_url(url, socket_timeout=5.0, socket_connect_timeout=5.0)
+    client = open_redis(url, socket_timeout=5.0, socket_connect_timeout=5.0)
     try:
         await client.ping()
     except BaseException:
