@@ -166,6 +166,27 @@ async def test_messages_arrive_in_batches_with_user_properties(mqtt_url: str, to
     assert not link.connected
 
 
+async def test_packets_buffered_beyond_a_full_batch_are_read_without_new_data(
+    mqtt_url: str, topic: str
+) -> None:
+    """The link reads the socket in large chunks: with one message per batch, a burst queued
+    while it was away arrives in one chunk and every message must still be delivered, though
+    the socket never becomes readable again."""
+    client_id = f"test-{uuid.uuid4().hex[:12]}"
+    first = Collector()
+    link = MqttLink(config(mqtt_url, topic, client_id), first)
+    async with running(link):
+        pass
+    await publish_async(mqtt_url, f"{topic}/events", numbered(300))
+    collector = Collector()
+    link = MqttLink(config(mqtt_url, topic, client_id, read_batch_max=1), collector)
+    collector.ack_with = link
+    async with running(link):
+        await collector.wait_for(300)
+    assert sorted(collector.payloads()) == sorted(numbered(300))
+    assert {len(batch) for batch in collector.batches} == {1}
+
+
 async def test_unacked_messages_are_redelivered_to_the_same_client_id(
     mqtt_url: str, topic: str
 ) -> None:

@@ -27,7 +27,12 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from vigil_ingest import mqtt_metrics as metrics
-from vigil_ingest.mqtt_client import build_client, start_connect, subscribe_requests
+from vigil_ingest.mqtt_client import (
+    BufferedClient,
+    build_client,
+    start_connect,
+    subscribe_requests,
+)
 from vigil_ingest.mqtt_pump import SocketPump
 from vigil_ingest.mqtt_types import Inbound, MqttLinkConfig, MqttNotReady
 from vigil_runtime.backoff import Backoff
@@ -46,7 +51,7 @@ _SUCCESS = MQTTErrorCode.MQTT_ERR_SUCCESS
 class _Connection:
     """State of one broker connection (one paho client, one generation)."""
 
-    client: mqtt.Client
+    client: BufferedClient
     pump: SocketPump | None = None
     connack: asyncio.Event = field(default_factory=asyncio.Event)
     accepted: bool = False
@@ -296,6 +301,9 @@ class MqttLink:
             self._batch = []
             self._batch_bytes = 0
             self._deliver(batch)
+        if client.buffered and not self._paused and self._loop is not None:
+            # Packets already read from the socket: no readiness event will announce them.
+            self._loop.call_soon(self._read_if_current, conn)
 
     def _abort(self, conn: _Connection) -> None:
         """Drop the connection at once, without DISCONNECT (the session loop reconnects)."""
