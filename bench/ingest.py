@@ -6,9 +6,10 @@ registered. For each mode (one event per message, then batches of 50), in the sa
 * ``bare``: :mod:`bench.ingest_bare`, a paho subscriber that only ``json.loads`` each
   payload: the broker (and publisher) ceiling;
 * ``ingest``: the real ``vigil-ingest`` console script, default settings (validation, COPY,
-  Redis fan-out, ack after commit); committed events are sampled from its ``/metrics``, then
-  rows are counted: every event the broker acknowledged to camsim must be in camera_events
-  exactly once, and every events message in ``vigil:events``;
+  Redis fan-out, ack after commit), as 1 and as 2 replicas on one shared subscription
+  (``--replicas``); committed events are sampled from their ``/metrics``, then rows are
+  counted: every event the broker acknowledged to camsim must be in camera_events exactly
+  once, and every events message in ``vigil:events``;
 
 each measured **live** (``vigil-camsim`` publishing for the duration: unpaced with single
 events, at ``--batch-rate`` with batches) and on a **backlog** (a fixed number of events
@@ -70,6 +71,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--modes", default=",".join(MODES), help=f"comma-separated subset of {list(MODES)}"
     )
+    group.add_argument(
+        "--replicas",
+        default="1,2",
+        help="comma-separated ingest replica counts to measure (each on its own sessions)",
+    )
 
 
 def _options(args: argparse.Namespace) -> argparse.Namespace:
@@ -102,6 +108,7 @@ async def _run_on(
     info: StackInfo, workdir: Path, options: argparse.Namespace, modes: list[str]
 ) -> dict[str, Any]:
     upgrade(info.database_url)
+    replica_counts = _replica_counts(options.replicas)
     pool = await create_pool(info.database_url, min_size=1, max_size=4)
     redis = aioredis.Redis.from_url(info.redis_url)
     try:
@@ -110,7 +117,7 @@ async def _run_on(
             live, backlog = _workloads(info.mqtt_url, options, MODES[mode])
             if mode == modes[0]:
                 await register_cameras(pool, live.camera_ids())
-            run = ModeRun(info, workdir, pool, redis, live, backlog, mode)
+            run = ModeRun(info, workdir, pool, redis, live, backlog, mode, replica_counts)
             results[mode] = await run.measure()
     finally:
         await pool.close()
@@ -122,11 +129,22 @@ async def _run_on(
             mode: _workloads(info.mqtt_url, options, MODES[mode])[0].rate_label for mode in modes
         },
         "backlog_events": options.backlog_events,
+        "ingest_replicas": list(replica_counts),
         "camsim_window": options.window,
         "qos": 1,
         "durable_stack": True,
     }
     return {"parameters": parameters, "results": results, "summary": summarize(results)}
+
+
+def _replica_counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise SystemExit(f"--replicas: expected numbers like 1,2, got {text!r}") from None
+    if not counts or min(counts) < 1:
+        raise SystemExit(f"--replicas: expected numbers of at least 1, got {text!r}")
+    return counts
 
 
 def _workloads(url: str, options: argparse.Namespace, batch: int) -> tuple[Workload, Workload]:

@@ -21,6 +21,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.ingest_cpu import reaped_children_cpu_seconds
 from bench.ingest_series import Series, cpu_seconds
 from vigil_runtime.stack.procs import free_port, log_tail
 
@@ -64,7 +65,8 @@ def _script(name: str) -> str:
 
 
 async def run_camsim(workload: Workload, workdir: Path, tag: str) -> dict[str, Any]:
-    """Run ``vigil-camsim`` to its end and return its summary (raises if it printed none)."""
+    """Run ``vigil-camsim`` to its end and return its summary (raises if it printed none),
+    with the CPU seconds it used (``cpu_s``: the only child reaped meanwhile)."""
     summary_file = workdir / f"camsim-{tag}.json"
     log = workdir / f"camsim-{tag}.log"
     args = [
@@ -75,15 +77,18 @@ async def run_camsim(workload: Workload, workdir: Path, tag: str) -> dict[str, A
         "--drain-timeout", "120", "--summary-file", str(summary_file),
         "--client-id-prefix", f"bench-camsim-{tag}",
     ] + (["--count", str(workload.count)] if workload.count is not None else [])  # fmt: skip
+    children_before = reaped_children_cpu_seconds()
     with log.open("wb") as stderr:
         proc = await asyncio.create_subprocess_exec(
             _script("vigil-camsim"), *args, stdout=asyncio.subprocess.DEVNULL, stderr=stderr
         )
         code = await proc.wait()
+    cpu_s = reaped_children_cpu_seconds() - children_before
     if not summary_file.exists():
         raise RuntimeError(f"vigil-camsim exited {code} without a summary: {log_tail(log)}")
     summary: dict[str, Any] = json.loads(summary_file.read_text())
     summary["exit_code"] = code
+    summary["cpu_s"] = round(cpu_s, 2)
     summary.pop("cameras", None)
     return summary
 
@@ -169,45 +174,63 @@ class BareSubscriber:
 
 
 class IngestProcess:
-    """``vigil-ingest`` as a child with default settings; polls its committed-events metric."""
+    """``replicas`` × ``vigil-ingest`` as children with default settings, on one shared
+    subscription group (as replicas of the StatefulSet would be); polls their committed
+    events metric and records the sum.
 
-    def __init__(self, env: dict[str, str], log: Path, client_id: str) -> None:
-        self.port = free_port()
-        self.client_id = client_id
-        self._env = (
+    Replica ``i`` has the client id ``{client_id}-{i}`` (its persistent session) and the
+    shared group ``{client_id}``, so runs with other replica counts never share its
+    messages.
+    """
+
+    def __init__(self, env: dict[str, str], log: Path, client_id: str, replicas: int = 1) -> None:
+        self.client_ids = [f"{client_id}-{index}" for index in range(replicas)]
+        self.ports = [free_port() for _ in range(replicas)]
+        self._envs = [
             os.environ
             | env
             | {
-                "VIGIL_HTTP_PORT": str(self.port),
+                "VIGIL_HTTP_PORT": str(port),
                 "VIGIL_HTTP_HOST": "127.0.0.1",
-                "VIGIL_MQTT_CLIENT_ID": client_id,
-                "VIGIL_INSTANCE": client_id,
+                "VIGIL_MQTT_CLIENT_ID": replica_id,
+                "VIGIL_MQTT_SHARED_GROUP": client_id,
+                "VIGIL_INSTANCE": replica_id,
                 "VIGIL_ENV_FILE": str(log.with_suffix(".no-env-file")),
             }
-        )
-        self._log = log
+            for replica_id, port in zip(self.client_ids, self.ports, strict=True)
+        ]
+        self._logs = [log.with_name(f"{log.stem}-{index}{log.suffix}") for index in range(replicas)]
         self.series = Series()
         self.cpu_s: float | None = None
+        """CPU seconds of the replicas after start-up (from their first /metrics answer)."""
+        self.startup_cpu_s = 0.0
+        """CPU seconds the replicas used before that (imports, connections)."""
+        self._startup_cpu_s: dict[int, float] = {}
         self.exit_code: int | None = None
-        self._proc: asyncio.subprocess.Process | None = None
+        self._procs: list[asyncio.subprocess.Process] = []
 
     @contextlib.asynccontextmanager
     async def running(self, *, wait_ready: bool = True) -> AsyncIterator[IngestProcess]:
-        """Start (sampling /metrics from the start), wait for /readyz 200, SIGTERM on leaving.
+        """Start (sampling /metrics from the start), wait for every /readyz 200, SIGTERM on
+        leaving.
 
         The series starts with a zero at launch, so a backlog committed before the first
         sample is not credited to a shorter time than it took.
         """
         self.series.add(time.monotonic(), 0)
-        with self._log.open("ab") as stderr:
-            self._proc = await asyncio.create_subprocess_exec(
-                _script("vigil-ingest"), env=self._env, stdout=stderr, stderr=stderr
-            )
-        async with aiohttp.ClientSession(f"http://127.0.0.1:{self.port}") as http:
+        for env, log in zip(self._envs, self._logs, strict=True):
+            with log.open("ab") as stderr:
+                self._procs.append(
+                    await asyncio.create_subprocess_exec(
+                        _script("vigil-ingest"), env=env, stdout=stderr, stderr=stderr
+                    )
+                )
+        async with aiohttp.ClientSession() as http:
             sampler = asyncio.create_task(self._sample(http))
             try:
                 if wait_ready:
-                    await self._until_ready(http)
+                    for port in self.ports:
+                        await self._until_ready(http, port)
                 yield self
             finally:
                 sampler.cancel()
@@ -215,26 +238,29 @@ class IngestProcess:
                     await sampler
                 await self._stop()
 
-    async def _until_ready(self, http: aiohttp.ClientSession) -> None:
+    async def _until_ready(self, http: aiohttp.ClientSession, port: int) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
-            assert self._proc is not None
-            code = self._proc.returncode
-            if code is not None:
-                raise RuntimeError(f"vigil-ingest exited {code}: {self.log_tail()}")
+            for proc in self._procs:
+                if proc.returncode is not None:
+                    raise RuntimeError(f"vigil-ingest exited {proc.returncode}: {self.log_tail()}")
             with contextlib.suppress(aiohttp.ClientError):
-                async with http.get("/readyz") as response:
+                async with http.get(f"http://127.0.0.1:{port}/readyz") as response:
                     if response.status == 200:
                         return
             await asyncio.sleep(0.2)
         raise RuntimeError(f"vigil-ingest not ready in {READY_TIMEOUT_S} s: {self.log_tail()}")
 
     async def _sample(self, http: aiohttp.ClientSession) -> None:
+        last = [0] * len(self.ports)
         while True:
-            with contextlib.suppress(aiohttp.ClientError):
-                async with http.get("/metrics") as response:
-                    text = await response.text()
-                self.series.add(time.monotonic(), committed_events(text))
+            for index, port in enumerate(self.ports):
+                with contextlib.suppress(aiohttp.ClientError, ValueError):
+                    async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
+                        last[index] = committed_events(await response.text())
+                    if index not in self._startup_cpu_s:
+                        self._startup_cpu_s[index] = cpu_seconds(self._procs[index].pid) or 0.0
+            self.series.add(time.monotonic(), sum(last))
             await asyncio.sleep(SAMPLE_INTERVAL_S)
 
     async def wait_quiet(self, expected: int, timeout_s: float) -> bool:
@@ -243,20 +269,26 @@ class IngestProcess:
         return await _wait_quiet(lambda: self.series.total, expected, timeout_s)
 
     async def _stop(self) -> None:
-        proc = self._proc
-        if proc is None or proc.returncode is not None:
-            return
-        self.cpu_s = cpu_seconds(proc.pid)
-        proc.send_signal(signal.SIGTERM)
-        try:
-            self.exit_code = await asyncio.wait_for(proc.wait(), 30)
-        except TimeoutError:
-            proc.kill()
-            self.exit_code = await proc.wait()
+        live = [proc for proc in self._procs if proc.returncode is None]
+        used = [cpu_seconds(proc.pid) for proc in live]
+        self.cpu_s = sum(cpu for cpu in used if cpu is not None) if live else None
+        if self.cpu_s is not None:
+            self.startup_cpu_s = sum(self._startup_cpu_s.values())
+            self.cpu_s -= self.startup_cpu_s
+        for proc in live:
+            proc.send_signal(signal.SIGTERM)
+        codes = []
+        for proc in self._procs:
+            try:
+                codes.append(await asyncio.wait_for(proc.wait(), 30))
+            except TimeoutError:
+                proc.kill()
+                codes.append(await proc.wait())
+        self.exit_code = next((code for code in codes if code != 0), 0) if codes else None
 
     def log_tail(self) -> str:
-        """The last lines the ingest wrote (for error messages)."""
-        return log_tail(self._log)
+        """The last lines each replica wrote (for error messages)."""
+        return "\n".join(log_tail(log) for log in self._logs)
 
 
 def committed_events(metrics_text: str) -> int:

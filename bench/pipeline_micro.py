@@ -48,6 +48,7 @@ from vigil_migrations import upgrade
 from vigil_runtime.db import create_pool
 from vigil_runtime.gc_tuning import tune_gc
 from vigil_runtime.logging import configure_logging
+from vigil_runtime.redis_client import open_redis
 from vigil_runtime.stack import LocalStack, StackInfo
 
 CLIENT_ID = "bench-pipeline-micro"
@@ -182,7 +183,7 @@ async def _main(args: argparse.Namespace) -> None:
         try:
             upgrade(info.database_url)
             pool = await create_pool(info.database_url, min_size=1, max_size=4)
-            redis = aioredis.Redis.from_url(info.redis_url)
+            redis = open_redis(info.redis_url)
             try:
                 ids = [f"bench-{index:03d}" for index in range(1, args.cameras + 1)]
                 await register_cameras(pool, ids)
