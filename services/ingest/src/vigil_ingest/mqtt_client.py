@@ -7,6 +7,7 @@ consumer needs, for MQTT v5 (Mosquitto) and MQTT 3.1.1 (the amqtt fallback).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any, Literal
 
@@ -33,6 +34,8 @@ __all__ = [
 SHARED_PREFIX = "$share/"
 QOS = 1
 Protocol = Literal["v5", "v311"]
+PUBACK = PacketTypes.PUBACK << 4
+"""The PUBACK fixed-header command byte (without flags)."""
 RECV_CHUNK = 256 * 1024
 """Bytes :class:`BufferedClient` asks the socket for at once."""
 
@@ -44,7 +47,10 @@ class BufferedClient(mqtt.Client):
     three or four system calls per small PUBLISH; here one ``recv(RECV_CHUNK)`` serves
     hundreds of packets, and paho's reads are served from that buffer (measured in
     docs/ingest.md). Its matcher of per-filter callbacks answers at once while empty.
-    Only paho's private ``_sock_recv`` and that matcher are replaced; paho's parsing, its
+    Consecutive PUBACKs are sent together (:meth:`_packet_queue`), and a QoS 1 PUBLISH
+    without properties is decoded without paho's per-packet ``Properties`` object
+    (:meth:`_handle_publish`). Only those private methods of paho (and ``_sock_recv``
+    and that matcher) are replaced; the rest of paho's parsing, its
     errors (``BlockingIOError`` when nothing is buffered and the socket has nothing, ``b""``
     at end of stream) and its TLS handling are unchanged.
 
@@ -58,6 +64,59 @@ class BufferedClient(mqtt.Client):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._on_message_filtered = _SkipWhenEmptyMatcher()
+
+    def _handle_publish(self) -> MQTTErrorCode:
+        """A QoS 1 PUBLISH without properties, decoded here; any other by paho.
+
+        paho builds a ``Properties`` object for every MQTT v5 PUBLISH (two dictionaries of
+        27 entries, then a loop over them to clear it): about a tenth of the ingest's CPU
+        on single-event messages. Cameras send no properties, so for that case this reads
+        the topic, packet id and payload straight from the packet (MQTT 5.0 §3.3.2) and
+        hands paho's ``MQTTMessage`` (``properties`` None) to paho's dispatch. A PUBLISH
+        with properties, another QoS, an empty topic (topic alias) or a malformed one goes
+        to paho's own decoder, as before.
+        """
+        packet = self._in_packet["packet"]
+        header = self._in_packet["command"]
+        if self._protocol != MQTTProtocolVersion.MQTTv5 or header & 0x06 != 0x02:
+            return super()._handle_publish()
+        topic_end = 2 + ((packet[0] << 8) | packet[1]) if len(packet) >= 2 else 0
+        if topic_end == 2 or len(packet) < topic_end + 3 or packet[topic_end + 2] != 0:
+            return super()._handle_publish()
+        message = mqtt.MQTTMessage(
+            (packet[topic_end] << 8) | packet[topic_end + 1], bytes(packet[2:topic_end])
+        )
+        message.dup = bool(header & 0x08)
+        message.qos = 1
+        message.retain = bool(header & 0x01)
+        message.payload = bytes(packet[topic_end + 3 :])
+        message.timestamp = time.monotonic()
+        self._handle_on_message(message)
+        if self._manual_ack:
+            return MQTTErrorCode.MQTT_ERR_SUCCESS
+        return self._send_puback(message.mid)
+
+    def _packet_queue(
+        self,
+        command: int,
+        packet: bytes | bytearray,
+        mid: int,
+        qos: int,
+        info: mqtt.MQTTMessageInfo | None = None,
+    ) -> MQTTErrorCode:
+        """Queue a packet; a PUBACK joins the PUBACK packet queued before it, if nothing of
+        that one is written yet, so a group of acknowledgements leaves in one ``send``
+        (paho would make one system call, and one TCP segment, per PUBACK)."""
+        if command & 0xF0 == PUBACK and self._out_packet:
+            last = self._out_packet[-1]
+            if last["command"] & 0xF0 == PUBACK and last["pos"] == 0:
+                pending = last["packet"]
+                if not isinstance(pending, bytearray):
+                    pending = last["packet"] = bytearray(pending)
+                pending += packet
+                last["to_process"] += len(packet)
+                return MQTTErrorCode.MQTT_ERR_SUCCESS  # the write was requested for `last`
+        return super()._packet_queue(command, packet, mid, qos, info)
 
     @property
     def buffered(self) -> int:
