@@ -248,7 +248,7 @@ def test_reason_codes(raw: bytes, reason: RejectReason) -> None:
         ({"motion_score": 1.5}, "motion_score: Input should be less than or equal to 1"),
         ({"fps_actual": 1e300}, "fps_actual: Input should be less than or equal to 1000"),
         ({"inference_ms": 1e300}, "inference_ms: Input should be less than or equal to"),
-        ({"camera_id": "Bad Id"}, "camera_id: invalid camera id"),
+        ({"camera_id": "Bad Id"}, "camera_id: String should match pattern"),
         ({"motion_scroe": 0.5}, "motion_scroe: Extra inputs are not permitted"),
         (
             {"objects": [{"class": "car", "confidence": 1.2, "bbox": [0, 0, 1, 1]}]},
