@@ -6,7 +6,7 @@ Where each number comes from, and why it stays right with several ingest replica
   end up (no replica sees a whole camera's traffic on a shared subscription, and the Redis
   live state holds no counters). The window is on the event time ``ts``, bounded by the
   database's clock on both sides, so each camera's count is an index range scan of
-  ``camera_events_camera_ts_idx (camera_id, ts DESC)`` inside the newest partition. A camera
+  ``camera_events_dedup_key (camera_id, ts, ...)`` inside the newest partition. A camera
   whose clock runs more than a minute behind therefore shows no rate: its ``last_seen``
   (arrival time, below) still shows it alive.
 * **rejects in the last minute**: ``ingest_rejects`` by arrival time ``received_at``, through
