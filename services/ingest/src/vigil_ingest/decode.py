@@ -112,9 +112,13 @@ class StreamItem:
     fields: Mapping[str, bytes | str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decoded:
-    """An accepted message: rows by table name, stream entries, live-state fields."""
+    """An accepted message: rows by table name, stream entries, live-state fields.
+
+    Treated as immutable once built. Not a frozen dataclass: one is built per message, and a
+    frozen one's ``__init__`` (``object.__setattr__`` per field) cost 2.4 µs, this one 0.6.
+    """
 
     camera_id: str
     kind: str
