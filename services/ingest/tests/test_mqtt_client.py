@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import Iterator
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -79,6 +81,21 @@ def _publish_body(topic: bytes, qos: int, mid: int, props: bytes, payload: bytes
     return body + props + payload
 
 
+@contextlib.contextmanager
+def _ours_and_paho() -> Iterator[tuple[BufferedClient, mqtt.Client]]:
+    """Our client and a stock paho one (manual acks, MQTT v5) on one socket pair."""
+    ours, theirs = socket.socketpair()
+    try:
+        plain = mqtt.Client(
+            CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5, manual_ack=True
+        )
+        plain._sock = ours
+        yield _client_on(ours), plain
+    finally:
+        ours.close()
+        theirs.close()
+
+
 def _received(client: mqtt.Client, header: int, body: bytes) -> list[tuple[object, ...]]:
     """What on_message sees when ``client`` handles this PUBLISH."""
     seen: list[tuple[object, ...]] = []
@@ -116,30 +133,12 @@ def test_publish_decoding_matches_paho(
         props.UserProperty = user
     header = 0x30 | (dup << 3) | (qos << 1) | retain
     body = _publish_body(topic, qos, mid, props.pack(), payload)  # type: ignore[no-untyped-call]
-    ours, theirs = socket.socketpair()
-    try:
-        fast = _client_on(ours)
-        plain = mqtt.Client(
-            CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5, manual_ack=True
-        )
-        plain._sock = ours
+    with _ours_and_paho() as (fast, plain):
         assert _received(fast, header, body) == _received(plain, header, body)
-    finally:
-        ours.close()
-        theirs.close()
 
 
 def test_truncated_publish_is_handled_like_paho() -> None:
     body = _publish_body(b"vigil/cameras/cam-1/events", 1, 7, b"\x00", b"{}")
-    ours, theirs = socket.socketpair()
-    try:
-        fast = _client_on(ours)
-        plain = mqtt.Client(
-            CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5, manual_ack=True
-        )
-        plain._sock = ours
+    with _ours_and_paho() as (fast, plain):
         for cut in range(len(body) + 1):
             assert _received(fast, 0x32, body[:cut]) == _received(plain, 0x32, body[:cut]), cut
-    finally:
-        ours.close()
-        theirs.close()
