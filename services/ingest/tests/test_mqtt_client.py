@@ -1,4 +1,4 @@
-"""BufferedClient: paho's reads served from one large recv, with paho's own semantics."""
+"""FastPathClient: paho's reads served from one large recv, with paho's own semantics."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from paho.mqtt.exception import MalformedPacket
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from vigil_ingest.mqtt_client import BufferedClient, build_client
+from vigil_ingest.mqtt_client import FastPathClient, build_client
 from vigil_runtime.settings import parse_mqtt_url
 
 
-def _client_on(sock: socket.socket) -> BufferedClient:
+def _client_on(sock: socket.socket) -> FastPathClient:
     client = build_client("test-buffered", "v5", parse_mqtt_url("mqtt://127.0.0.1:1"))
     client._sock = sock  # what paho's connect would have set
     return client
@@ -82,7 +82,7 @@ def _publish_body(topic: bytes, qos: int, mid: int, props: bytes, payload: bytes
 
 
 @contextlib.contextmanager
-def _ours_and_paho() -> Iterator[tuple[BufferedClient, mqtt.Client]]:
+def _ours_and_paho() -> Iterator[tuple[FastPathClient, mqtt.Client]]:
     """Our client and a stock paho one (manual acks, MQTT v5) on one socket pair."""
     ours, theirs = socket.socketpair()
     try:

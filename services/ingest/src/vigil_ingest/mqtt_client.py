@@ -22,7 +22,7 @@ from vigil_runtime.settings import MqttEndpoint
 
 __all__ = [
     "SHARED_PREFIX",
-    "BufferedClient",
+    "FastPathClient",
     "build_client",
     "check_filter",
     "connect_properties",
@@ -37,22 +37,23 @@ Protocol = Literal["v5", "v311"]
 PUBACK = PacketTypes.PUBACK << 4
 """The PUBACK fixed-header command byte (without flags)."""
 RECV_CHUNK = 256 * 1024
-"""Bytes :class:`BufferedClient` asks the socket for at once."""
+"""Bytes :class:`FastPathClient` asks the socket for at once."""
 
 
-class BufferedClient(mqtt.Client):
-    """paho's client, reading its socket in large chunks.
+class FastPathClient(mqtt.Client):
+    """paho's client with its per-message hot path made cheaper (measured in docs/ingest.md).
 
-    paho reads a packet with one ``recv`` per fixed-header byte and one for the rest, so
-    three or four system calls per small PUBLISH; here one ``recv(RECV_CHUNK)`` serves
-    hundreds of packets, and paho's reads are served from that buffer (measured in
-    docs/ingest.md). Its matcher of per-filter callbacks answers at once while empty.
-    Consecutive PUBACKs are sent together (:meth:`_packet_queue`), and a QoS 1 PUBLISH
-    without properties is decoded without paho's per-packet ``Properties`` object
-    (:meth:`_handle_publish`). Only those private methods of paho (and ``_sock_recv``
-    and that matcher) are replaced; the rest of paho's parsing, its
-    errors (``BlockingIOError`` when nothing is buffered and the socket has nothing, ``b""``
-    at end of stream) and its TLS handling are unchanged.
+    * socket reads: paho reads a packet with one ``recv`` per fixed-header byte and one for
+      the rest (three or four system calls per small PUBLISH); here one
+      ``recv(RECV_CHUNK)`` serves hundreds of packets from a buffer (:meth:`_sock_recv`);
+    * a QoS 1 PUBLISH without properties is decoded without paho's per-packet
+      ``Properties`` object (:meth:`_handle_publish`);
+    * consecutive PUBACKs leave in one ``send`` (:meth:`_packet_queue`);
+    * paho's matcher of per-filter callbacks (never registered here) answers at once.
+
+    Only those private parts of paho are replaced; the rest of its parsing, its errors
+    (``BlockingIOError`` when nothing is buffered and the socket has nothing, ``b""`` at end
+    of stream) and its TLS handling are paho's.
 
     Whoever drives the socket must also read while :attr:`buffered` is non-zero: those
     bytes have left the kernel, so the socket's readability no longer announces them.
@@ -150,7 +151,7 @@ class _SkipWhenEmptyMatcher(MQTTMatcher):
         return super().iter_match(topic)  # type: ignore[no-untyped-call,no-any-return]
 
 
-def build_client(client_id: str, protocol: Protocol, endpoint: MqttEndpoint) -> BufferedClient:
+def build_client(client_id: str, protocol: Protocol, endpoint: MqttEndpoint) -> FastPathClient:
     """A paho client with manual acks and a persistent session, not yet connected.
 
     paho's own reconnect logic is off (the link reconnects with its own backoff, on a
@@ -160,7 +161,7 @@ def build_client(client_id: str, protocol: Protocol, endpoint: MqttEndpoint) -> 
     honouring our Receive Maximum (v5) or its own `max_inflight_messages` (3.1.1).
     """
     v5 = protocol == "v5"
-    client = BufferedClient(
+    client = FastPathClient(
         CallbackAPIVersion.VERSION2,
         client_id=client_id,
         clean_session=None if v5 else False,

@@ -28,7 +28,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from vigil_ingest import mqtt_metrics as metrics
 from vigil_ingest.mqtt_client import (
-    BufferedClient,
+    FastPathClient,
     build_client,
     start_connect,
     subscribe_requests,
@@ -51,7 +51,7 @@ _SUCCESS = MQTTErrorCode.MQTT_ERR_SUCCESS
 class _Connection:
     """State of one broker connection (one paho client, one generation)."""
 
-    client: BufferedClient
+    client: FastPathClient
     pump: SocketPump | None = None
     connack: asyncio.Event = field(default_factory=asyncio.Event)
     accepted: bool = False
