@@ -23,23 +23,47 @@ from dataclasses import dataclass
 STACK_SERVERS = ("postgres", "redis-server", "mosquitto")
 
 
-def _processes() -> dict[int, tuple[str, int, float, float]]:
-    """pid → (name, parent pid, own CPU s, reaped children's CPU s), from ``/proc``."""
+@dataclass(frozen=True)
+class ProcStat:
+    """What the benchmark reads of ``/proc/<pid>/stat``."""
+
+    name: str
+    parent: int
+    cpu_s: float
+    """User + system CPU seconds of the process itself."""
+    children_cpu_s: float
+    """User + system CPU seconds of its children it has waited for."""
+
+
+def proc_stat(pid: int | str) -> ProcStat | None:
+    """``/proc/<pid>/stat`` of a live process (None once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
     ticks = os.sysconf("SC_CLK_TCK")
-    table: dict[int, tuple[str, int, float, float]] = {}
+    return ProcStat(
+        name=text[text.index("(") + 1 : text.rindex(")")],
+        parent=int(fields[1]),
+        cpu_s=(int(fields[11]) + int(fields[12])) / ticks,
+        children_cpu_s=(int(fields[13]) + int(fields[14])) / ticks,
+    )
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a live process has used (None if unavailable)."""
+    stat = proc_stat(pid)
+    return None if stat is None else stat.cpu_s
+
+
+def _processes() -> dict[int, ProcStat]:
+    """Every live process's :class:`ProcStat`, by pid."""
+    table: dict[int, ProcStat] = {}
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
-                text = handle.read()
-        except OSError:
-            continue
-        name = text[text.index("(") + 1 : text.rindex(")")]
-        fields = text[text.rindex(")") + 2 :].split()
-        own = (int(fields[11]) + int(fields[12])) / ticks
-        children = (int(fields[13]) + int(fields[14])) / ticks
-        table[int(entry)] = (name, int(fields[1]), own, children)
+        if entry.isdigit() and (stat := proc_stat(entry)) is not None:
+            table[int(entry)] = stat
     return table
 
 
@@ -47,13 +71,13 @@ def stack_cpu_seconds() -> dict[str, float]:
     """CPU seconds so far of each stack server (live processes + reaped children)."""
     table = _processes()
     totals = dict.fromkeys(STACK_SERVERS, 0.0)
-    for name, parent, own, children in table.values():
-        if name not in totals:
+    for stat in table.values():
+        if stat.name not in totals:
             continue
-        totals[name] += own
-        parent_name = table.get(parent, ("",))[0]
-        if parent_name != name:  # the root of its tree: its reaped children are its workers
-            totals[name] += children
+        totals[stat.name] += stat.cpu_s
+        parent = table.get(stat.parent)
+        if parent is None or parent.name != stat.name:  # a tree's root: children = workers
+            totals[stat.name] += stat.children_cpu_s
     return totals
 
 

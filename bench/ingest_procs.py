@@ -21,8 +21,8 @@ from typing import Any
 
 import aiohttp
 
-from bench.ingest_cpu import reaped_children_cpu_seconds
-from bench.ingest_series import Series, cpu_seconds
+from bench.ingest_cpu import cpu_seconds, reaped_children_cpu_seconds
+from bench.ingest_series import Series
 from vigil_runtime.stack.procs import free_port, log_tail
 
 COMMITTED_METRIC = "vigil_ingest_events_committed_total"

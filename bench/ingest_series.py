@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 LOW_FRACTION = 0.05
@@ -57,14 +56,3 @@ class Series:
             "samples": len(self.samples),
             "window": f"{LOW_FRACTION:.0%}-{HIGH_FRACTION:.0%} of the events",
         }
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds a live process has used (``/proc``; None if unavailable)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
