@@ -128,6 +128,27 @@ async def test_retry_async_overall_timeout_bounds_unlimited_attempts() -> None:
     assert time.monotonic() - started < 1.0
 
 
+async def test_retry_async_past_the_deadline_after_a_retry_raises_the_last_error() -> None:
+    """A sleep that overshoots the deadline (a busy machine; here on_retry blocks) must end
+    in the last error, not in a TimeoutError of a call given no time at all."""
+
+    async def always_down() -> None:
+        raise ConnectionError("down")
+
+    def slow_retry(_attempt: int, _exc: BaseException, _delay: float) -> None:
+        time.sleep(0.15)
+
+    with pytest.raises(ConnectionError):
+        await retry_async(
+            always_down,
+            retry_on=(ConnectionError,),
+            attempts=None,
+            backoff=Backoff(initial=0.01, maximum=0.01),
+            timeout=0.1,
+            on_retry=slow_retry,
+        )
+
+
 async def test_retry_async_timeout_also_bounds_a_hanging_call() -> None:
     async def hangs() -> None:
         await _sleep_forever()

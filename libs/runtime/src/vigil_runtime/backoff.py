@@ -92,15 +92,20 @@ async def retry_async(
         raise ValueError("attempts must be >= 1 or None")
     deadline = None if timeout is None else time.monotonic() + timeout
     attempt = 0
+    last_error: BaseException | None = None
     while True:
         attempt += 1
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0 and last_error is not None:
+            # The sleep (or on_retry) ran past the deadline: the last error, not a timeout.
+            raise last_error
         try:
-            if deadline is None:
+            if remaining is None:
                 result = await fn()
             else:
-                remaining = max(deadline - time.monotonic(), 0.0)
-                result = await asyncio.wait_for(fn(), remaining)
+                result = await asyncio.wait_for(fn(), max(remaining, 0.0))
         except retry_on as exc:
+            last_error = exc
             delay = backoff.next_delay()
             if _exhausted(attempt, attempts, deadline, delay):
                 raise
