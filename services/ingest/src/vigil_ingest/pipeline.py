@@ -63,7 +63,6 @@ from vigil_schema.enums import CameraStatus, RejectReason
 from vigil_schema.tables import (
     CAMERA_EVENTS,
     FRAME_METADATA,
-    HEALTH_LOGS,
     HEALTH_METRICS,
     INGEST_REJECTS,
     TableSpec,
@@ -74,8 +73,9 @@ __all__ = ["Decoder", "InboundMessage", "Pipeline", "StatusHook", "decode_limits
 _log = get_logger(__name__)
 
 _DEDUP_TABLES = (CAMERA_EVENTS, FRAME_METADATA, HEALTH_METRICS)
-"""Tables with a unique dedup key: their writers take the conflict path on redelivery."""
-_PLAIN_TABLES = (HEALTH_LOGS,)
+"""The tables decoded messages write, each with a unique dedup key: their writers take the
+conflict path on redelivery. (health_logs rows come from the liveness tracker, which
+inserts its own.)"""
 _STALLED_S = 1.0
 """A fan-out round trip taking longer than this makes the service not ready."""
 _KINDS = ("events", "health", "frames", "status", "frigate", "unsupported")
@@ -139,8 +139,7 @@ class Pipeline(Generic[M]):
         self._fanout = Fanout(redis, frames_maxlen=settings.frames_maxlen)
         partitions = PartitionHelper(pool)
         self._writers = {
-            spec.name: self._writer(pool, spec, partitions, conflict=spec in _DEDUP_TABLES)
-            for spec in (*_DEDUP_TABLES, *_PLAIN_TABLES)
+            spec.name: self._writer(pool, spec, partitions, conflict=True) for spec in _DEDUP_TABLES
         }
         self._rejects = CopyWriter(
             pool, INGEST_REJECTS, max_rows=settings.batch_max_rows,
