@@ -19,13 +19,8 @@ import pytest_asyncio
 import redis.asyncio
 from prometheus_client import REGISTRY
 
-from vigil_ingest.liveness import (
-    LOCK_KEY,
-    OFFLINE_SINCE_FIELD,
-    PENDING_OFFLINE_FIELD,
-    LivenessTracker,
-    SweeperLock,
-)
+from vigil_ingest.liveness import LOCK_KEY, LOCK_NAME, LivenessTracker
+from vigil_ingest.liveness_state import OFFLINE_SINCE_FIELD, PENDING_OFFLINE_FIELD
 from vigil_ingest.registry import CameraRegistry
 from vigil_ingest.settings import IngestSettings
 from vigil_schema.enums import AlertSeverity, AlertStatus
@@ -337,34 +332,6 @@ async def test_parked_row_is_written_once_by_the_next_sweep(
 # --------------------------------------------------------------------------- the lock
 
 
-async def test_lock_has_one_holder_and_a_lost_lock_stops_sweeping(
-    redis_client: redis.asyncio.Redis,
-) -> None:
-    first = SweeperLock(redis_client, "replica-1", ttl_s=5)
-    second = SweeperLock(redis_client, "replica-2", ttl_s=5)
-    assert await first.hold()
-    assert not await second.hold()
-    assert await first.hold()  # renewed
-    await redis_client.delete(LOCK_KEY)  # e.g. it expired while replica-1 stalled
-    assert await second.hold()
-    assert not await first.hold()
-    await first.release()  # not its lock any more: must not delete it
-    assert await redis_client.exists(LOCK_KEY)
-    await second.release()
-    assert not await redis_client.exists(LOCK_KEY)
-
-
-async def test_lock_expires_when_its_holder_stops_renewing(
-    redis_client: redis.asyncio.Redis,
-) -> None:
-    first = SweeperLock(redis_client, "replica-1", ttl_s=0.3)
-    second = SweeperLock(redis_client, "replica-2", ttl_s=0.3)
-    assert await first.hold()
-    assert not await second.hold()
-    await asyncio.sleep(0.5)
-    assert await second.hold()
-
-
 async def test_stopping_the_sweeper_hands_the_lock_over(
     tracker_for: Factory, redis_client: redis.asyncio.Redis
 ) -> None:
@@ -372,9 +339,11 @@ async def test_stopping_the_sweeper_hands_the_lock_over(
     first = tracker_for("replica-1")
     task = asyncio.create_task(first.run(stop))
     await eventually(lambda: _true(first.sweeping))
+    assert _metric("vigil_runtime_leader", lock=LOCK_NAME) == 1
     stop.set()
     await task
     assert not await redis_client.exists(LOCK_KEY)
+    assert _metric("vigil_runtime_leader", lock=LOCK_NAME) == 0
 
 
 def _metric(name: str, **labels: str) -> float:

@@ -13,25 +13,21 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from vigil_runtime.backoff import Backoff, retry_async
 from vigil_runtime.db import create_pool
-from vigil_runtime.heartbeat import Heartbeat
+from vigil_runtime.heartbeat import Heartbeat, HeartbeatSource
 from vigil_runtime.logging import RateLimitedLogger
 from vigil_runtime.ops import failing_check, postgres_check, redis_check
-from vigil_runtime.redis_client import open_redis
+from vigil_runtime.redis_client import REDIS_ERRORS, open_redis
 from vigil_runtime.settings import redact_text
 from vigil_runtime.tasks import cancel_and_wait, succeeded
 
-if TYPE_CHECKING:
-    from vigil_runtime.service import ServiceContext
-
-__all__ = ["Dependencies", "connect_dependencies"]
+__all__ = ["Dependencies", "DependencyOwner", "connect_dependencies"]
 
 T = TypeVar("T")
 
@@ -41,7 +37,14 @@ _PG_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
 )
-_REDIS_ERRORS: tuple[type[BaseException], ...] = (OSError, TimeoutError, RedisError)
+
+
+class DependencyOwner(HeartbeatSource, Protocol):
+    """What connecting the dependencies needs of the service (`ServiceContext` provides it):
+    what the heartbeat reads, plus waiting unless stopping and reporting `running`."""
+
+    async def until_stopping(self, awaitable: Awaitable[T]) -> T: ...
+    def mark_running(self) -> None: ...
 
 
 @dataclass
@@ -53,7 +56,7 @@ class Dependencies:
 
 
 @contextlib.asynccontextmanager
-async def connect_dependencies(ctx: ServiceContext) -> AsyncIterator[Dependencies]:
+async def connect_dependencies(ctx: DependencyOwner) -> AsyncIterator[Dependencies]:
     """Connect PostgreSQL and Redis (retrying), register their checks, heartbeat.
 
     The heartbeat starts as soon as Redis answers (state `starting` until PostgreSQL is
@@ -64,8 +67,7 @@ async def connect_dependencies(ctx: ServiceContext) -> AsyncIterator[Dependencie
     rd = asyncio.create_task(_connect_redis_and_beat(ctx))
     try:
         await ctx.until_stopping(asyncio.gather(pg, rd))
-        ctx.phase = "running"
-        ctx.beat_now.set()
+        ctx.mark_running()
         yield Dependencies(pool=pg.result(), redis=rd.result()[0])
     finally:
         await cancel_and_wait(pg, rd)  # no-op for the ones that finished
@@ -77,12 +79,12 @@ async def connect_dependencies(ctx: ServiceContext) -> AsyncIterator[Dependencie
             await _close_pool(pg.result(), ctx.settings.shutdown_grace_s)
 
 
-async def _connect_redis_and_beat(ctx: ServiceContext) -> tuple[aioredis.Redis, Heartbeat]:
+async def _connect_redis_and_beat(ctx: DependencyOwner) -> tuple[aioredis.Redis, Heartbeat]:
     client = await _connect_redis(ctx)
     return client, Heartbeat.start(ctx, client)
 
 
-async def _connect_postgres(ctx: ServiceContext) -> Any:
+async def _connect_postgres(ctx: DependencyOwner) -> Any:
     def connect() -> Awaitable[Any]:
         return create_pool(ctx.settings.database_url, application_name=f"vigil-{ctx.name}")
 
@@ -91,9 +93,9 @@ async def _connect_postgres(ctx: ServiceContext) -> Any:
     return pool
 
 
-async def _connect_redis(ctx: ServiceContext) -> aioredis.Redis:
+async def _connect_redis(ctx: DependencyOwner) -> aioredis.Redis:
     client = await _connect(ctx, "redis", lambda: _open_redis(ctx.settings.redis_url),
-                            _REDIS_ERRORS)  # fmt: skip
+                            REDIS_ERRORS)  # fmt: skip
     ctx.ops.add_check("redis", redis_check(client))
     return client
 
@@ -110,7 +112,7 @@ async def _open_redis(url: str) -> aioredis.Redis:
 
 
 async def _connect(
-    ctx: ServiceContext,
+    ctx: DependencyOwner,
     what: str,
     connect: Callable[[], Awaitable[T]],
     errors: tuple[type[BaseException], ...],

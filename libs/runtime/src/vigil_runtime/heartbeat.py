@@ -12,27 +12,45 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
+from structlog.typing import FilteringBoundLogger
 
 from vigil_runtime.logging import RateLimitedLogger
-from vigil_runtime.tasks import cancel_and_wait
+from vigil_runtime.ops import OpsServer
+from vigil_runtime.redis_client import REDIS_ERRORS
+from vigil_runtime.settings import VigilSettings
+from vigil_runtime.tasks import cancel_and_wait, wait_event
+from vigil_schema.clock import utc_now
 from vigil_schema.streams import service_key
 
-if TYPE_CHECKING:
-    from vigil_runtime.service import ServiceContext
-
-__all__ = ["STOP_WAIT_S", "Heartbeat", "heartbeat_fields", "package_version"]
+__all__ = ["STOP_WAIT_S", "Heartbeat", "HeartbeatSource", "heartbeat_fields", "package_version"]
 
 STOP_WAIT_S = 1.0
 """How long `Heartbeat.close` lets the loop end by itself before cancelling it."""
 
-_REDIS_ERRORS: tuple[type[BaseException], ...] = (OSError, TimeoutError, RedisError)
+
+class HeartbeatSource(Protocol):
+    """What the heartbeat reads of the service (`ServiceContext` provides it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def settings(self) -> VigilSettings: ...
+    @property
+    def ops(self) -> OpsServer: ...
+    @property
+    def log(self) -> FilteringBoundLogger: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def status(self) -> str: ...
+    def watch_status(self, callback: Callable[[], None]) -> Callable[[], None]: ...
 
 
 def package_version(service: str) -> str:
@@ -43,14 +61,14 @@ def package_version(service: str) -> str:
         return "unknown"
 
 
-def heartbeat_fields(ctx: ServiceContext) -> dict[FieldT, EncodableT]:
+def heartbeat_fields(ctx: HeartbeatSource) -> dict[FieldT, EncodableT]:
     """The heartbeat hash of `ctx` as of now."""
     return {
         "service": ctx.name,
         "instance": ctx.settings.instance,
-        "status": "draining" if ctx.stopping.is_set() else ctx.phase,
+        "status": ctx.status,
         "started_at": ctx.started_at.isoformat(),
-        "last_seen": datetime.now(UTC).isoformat(),
+        "last_seen": utc_now().isoformat(),
         "version": package_version(ctx.name),
         "host": socket.gethostname(),
         "http_port": str(ctx.ops.port),
@@ -58,26 +76,32 @@ def heartbeat_fields(ctx: ServiceContext) -> dict[FieldT, EncodableT]:
 
 
 class Heartbeat:
-    """Refreshes the service's heartbeat hash every interval (early on `ctx.beat_now`)."""
+    """Refreshes the service's heartbeat hash every interval, and at once when the
+    service's status changes."""
 
-    def __init__(self, ctx: ServiceContext, client: aioredis.Redis) -> None:
+    def __init__(self, ctx: HeartbeatSource, client: aioredis.Redis) -> None:
         self._ctx = ctx
         self._client = client
         self._key = service_key(ctx.name, ctx.settings.instance)
         self._halt = asyncio.Event()
+        self._beat_now = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._unwatch: Callable[[], None] | None = None
 
     @classmethod
-    def start(cls, ctx: ServiceContext, client: aioredis.Redis) -> Heartbeat:
+    def start(cls, ctx: HeartbeatSource, client: aioredis.Redis) -> Heartbeat:
         """Begin beating on `client` in a background task."""
         heartbeat = cls(ctx, client)
+        heartbeat._unwatch = ctx.watch_status(heartbeat._beat_now.set)
         heartbeat._task = asyncio.create_task(heartbeat._run(), name="heartbeat")
         return heartbeat
 
     async def close(self) -> None:
         """Stop beating and delete the hash, so `vigil status` drops this instance at once."""
+        if self._unwatch is not None:
+            self._unwatch()
         await self._stop()
-        with contextlib.suppress(*_REDIS_ERRORS):
+        with contextlib.suppress(*REDIS_ERRORS):
             await self._client.delete(self._key)
 
     async def _run(self) -> None:
@@ -86,14 +110,12 @@ class Heartbeat:
         ttl_ms = int(interval * 3000) + 1000
         warn = RateLimitedLogger(self._ctx.log, interval_s=60.0)
         while not self._halt.is_set():
-            self._ctx.beat_now.clear()
+            self._beat_now.clear()
             try:
                 await self._beat(ttl_ms)
-            except _REDIS_ERRORS as exc:
+            except REDIS_ERRORS as exc:
                 warn.warning("heartbeat failed", key="heartbeat", error=str(exc))
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(interval):
-                    await self._ctx.beat_now.wait()
+            await wait_event(self._beat_now, interval)
 
     async def _beat(self, ttl_ms: int) -> None:
         async with self._client.pipeline(transaction=True) as pipe:
@@ -108,7 +130,7 @@ class Heartbeat:
         while a pipeline finishes, and the loop would then sleep on.
         """
         self._halt.set()
-        self._ctx.beat_now.set()
+        self._beat_now.set()
         if self._task is None:
             return
         await asyncio.wait({self._task}, timeout=STOP_WAIT_S)

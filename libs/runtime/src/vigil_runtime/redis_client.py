@@ -10,6 +10,15 @@ in well under one (``bench/pipeline_micro.py``, docs/ingest.md). The wire bytes 
 :func:`open_redis` builds the client from a URL like ``redis.asyncio.Redis.from_url`` (TCP,
 TLS or Unix socket, whichever the URL names) and swaps the pool's connection class for a
 subclass that overrides only the two packing methods.
+
+The errors of that client, named once for every caller:
+
+- ``REDIS_CONNECTION_ERRORS``: Redis unreachable or not answering in time (the socket
+  failed, the server closed the connection, a timeout). The work is not at fault: back off
+  and try again. A refused command (``ResponseError``) is not one of them.
+- ``REDIS_ERRORS``: any failure of a Redis call, a refused command included (``OOM``,
+  ``READONLY`` during a failover, ``NOAUTH``). For best-effort background work (the
+  heartbeat) and for connecting, which must retry rather than crash on either.
 """
 
 from __future__ import annotations
@@ -19,9 +28,29 @@ from typing import Any
 
 import hiredis
 import redis.asyncio as aioredis
+import redis.exceptions
 from redis.asyncio.connection import AbstractConnection
 
-__all__ = ["HiredisPacking", "open_redis", "packing_class"]
+__all__ = [
+    "REDIS_CONNECTION_ERRORS",
+    "REDIS_ERRORS",
+    "HiredisPacking",
+    "open_redis",
+    "packing_class",
+]
+
+REDIS_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    OSError,  # the builtin TimeoutError (asyncio's timeouts) is an OSError
+)
+"""Redis unreachable or too slow: retry later (see the module docstring)."""
+
+REDIS_ERRORS: tuple[type[BaseException], ...] = (
+    *REDIS_CONNECTION_ERRORS,
+    redis.exceptions.RedisError,
+)
+"""Any failed Redis call, refused commands included (see the module docstring)."""
 
 _SPACE = b" "
 

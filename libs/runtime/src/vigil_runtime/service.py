@@ -9,8 +9,8 @@ to be cancelled, 2 when the process could not start.
 `ctx.dependencies()` is what most bodies start with (`vigil_runtime.dependencies`): it
 connects the asyncpg pool and the Redis client with jittered backoff, registers their
 readiness checks, and heartbeats `vigil:service:{name}:{instance}`
-(`vigil_runtime.heartbeat`) so `vigil status` can list the running services. Their public
-names are re-exported here.
+(`vigil_runtime.heartbeat`) so `vigil status` can list the running services. The context
+itself lives in `vigil_runtime.context`; its public names are re-exported here.
 """
 
 from __future__ import annotations
@@ -19,22 +19,19 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, NoReturn, TypeVar
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, NoReturn
 
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, Info
 from pydantic import ValidationError
-from structlog.typing import FilteringBoundLogger
 
-from vigil_runtime.dependencies import Dependencies, connect_dependencies
+from vigil_runtime.context import ServiceContext, ServiceStopping
+from vigil_runtime.dependencies import Dependencies
 from vigil_runtime.gc_tuning import tune_gc
 from vigil_runtime.heartbeat import package_version
 from vigil_runtime.logging import configure_logging, get_logger
 from vigil_runtime.ops import OpsServer
 from vigil_runtime.settings import VigilSettings
-from vigil_runtime.tasks import cancel_and_wait
 from vigil_schema.streams import SERVICE_KEY_PREFIX, service_key
 
 __all__ = [
@@ -56,66 +53,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_STARTUP = 2
 
-T = TypeVar("T")
-Body = Callable[["ServiceContext"], Coroutine[Any, Any, None]]
-
-
-class ServiceStopping(Exception):
-    """Raised inside the body when a stop arrives before it could start working."""
-
-
-@dataclass
-class ServiceContext:
-    """What a service body gets: its settings, the stop event, the ops server, a logger."""
-
-    name: str
-    settings: VigilSettings
-    stopping: asyncio.Event
-    ops: OpsServer
-    log: FilteringBoundLogger
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    phase: str = "starting"
-    """`starting` until `dependencies()` connected everything, then `running`."""
-    beat_now: asyncio.Event = field(default_factory=asyncio.Event)
-    """Set when the heartbeat should be refreshed early (the phase changed)."""
-
-    def request_stop(self, reason: str) -> None:
-        """Begin draining: /readyz turns 503 and `stopping` is set (idempotent)."""
-        if not self.stopping.is_set():
-            self.log.info("stopping", reason=reason)
-            self.ops.set_draining()
-            self.stopping.set()
-            self.beat_now.set()
-
-    async def sleep(self, seconds: float) -> bool:
-        """Sleep up to `seconds`; return True (early) when a stop was requested."""
-        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
-        # arrives as the event is set, and the caller would then never stop.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self.stopping.wait()
-        return self.stopping.is_set()
-
-    async def until_stopping(self, awaitable: Awaitable[T]) -> T:
-        """Await `awaitable`, or cancel it and raise ServiceStopping when a stop comes first."""
-        task = asyncio.ensure_future(awaitable)
-        stop = asyncio.ensure_future(self.stopping.wait())
-        try:
-            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stop.cancel()
-        if not task.done():
-            await cancel_and_wait(task)
-            raise ServiceStopping
-        return task.result()
-
-    def dependencies(self) -> contextlib.AbstractAsyncContextManager[Dependencies]:
-        """Connect PostgreSQL and Redis (retrying), register their checks, heartbeat.
-
-        Use as `async with ctx.dependencies() as deps`; see `connect_dependencies`.
-        Raises ServiceStopping when a stop arrives before both are connected.
-        """
-        return connect_dependencies(self)
+Body = Callable[[ServiceContext], Coroutine[Any, Any, None]]
 
 
 # --- process metrics ---------------------------------------------------------------------

@@ -32,6 +32,8 @@ from prometheus_client import Counter, Gauge
 from vigil_runtime.backoff import Backoff
 from vigil_runtime.db import is_transient_error
 from vigil_runtime.logging import get_logger
+from vigil_runtime.redis_client import REDIS_CONNECTION_ERRORS
+from vigil_runtime.tasks import wait_event
 from vigil_schema.messages import DeadLetter
 from vigil_schema.streams import DLQ, Envelope
 
@@ -68,13 +70,6 @@ HANDLER_ERRORS = Counter(
 )
 LAG = Gauge("vigil_stream_lag", "Entries not yet delivered to the group (XINFO GROUPS lag)",
             ["stream", "group"])  # fmt: skip
-
-REDIS_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    OSError,
-)
-"""Redis failures after which the consumer backs off and tries again."""
 
 _ERROR_MEMORY = 10_000  # entry ids whose last handler error is remembered
 _DLQ_MAXLEN = 100_000
@@ -239,7 +234,7 @@ class StreamConsumer:
                 delay = backoff.next_delay()
                 _log.warning("stream_redis_unavailable", stream=self.stream, error=repr(exc),
                              retry_in_s=round(delay, 3))  # fmt: skip
-                await _sleep_unless(stop, delay)
+                await wait_event(stop, delay)
 
     async def poll_once(self) -> int:
         """Reclaim idle entries, read new ones, handle and ack them; return how many."""
@@ -355,7 +350,7 @@ class StreamConsumer:
                 delay = backoff.next_delay()
                 _log.warning("stream_handler_unavailable", stream=self.stream, group=self.group,
                              error=repr(exc), retry_in_s=round(delay, 3))  # fmt: skip
-                if await _sleep_unless(self._stop, delay):
+                if await wait_event(self._stop, delay):
                     raise _Stopped from exc
 
     async def _failed(self, entry: StreamEntry, exc: Exception) -> None:
@@ -419,12 +414,3 @@ class StreamConsumer:
             name = info.get("name")
             if name in (self.group, self.group.encode()) and info.get("lag") is not None:
                 self._lag.set(info["lag"])  # Redis 7.0+
-
-
-async def _sleep_unless(stop: asyncio.Event, delay: float) -> bool:
-    """Sleep ``delay`` seconds or until ``stop`` is set; return whether it was set."""
-    try:
-        await asyncio.wait_for(stop.wait(), delay)
-    except TimeoutError:
-        return False
-    return True

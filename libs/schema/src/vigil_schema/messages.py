@@ -13,13 +13,13 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, ClassVar, Final, Self
 from uuid import uuid4
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from vigil_schema.clock import utc_now
 from vigil_schema.enums import AlertSeverity, AlertStatus, CameraStatus, EventSource
 from vigil_schema.ids import CameraId
 from vigil_schema.mqtt import (
@@ -48,11 +48,6 @@ JPEG_FIELD: Final = "jpeg"
 LabelName = Annotated[str, Field(pattern=LABEL_NAME_PATTERN, max_length=128)]
 LabelValue = Annotated[str, Field(max_length=1024, pattern=NO_NUL_PATTERN)]
 AnnotationValue = Annotated[str, Field(max_length=8192, pattern=NO_NUL_PATTERN)]
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware (UTC)."""
-    return datetime.now(UTC)
 
 
 class StreamMessage(PayloadModel):

@@ -9,20 +9,22 @@ was marked offline).
 Ingest replicas share the MQTT load, so no replica sees all of a camera's messages: silence
 is judged from the shared live state ``vigil:camera:{id}:state`` (``last_seen`` is written by
 the fan-out of whichever replica stored the message), and one replica sweeps, elected with a
-Redis lock (``SET NX PX``, renewed every sweep; a replica that fails to renew stops sweeping).
+Redis lock (the runtime's :class:`LeaderLock` on ``vigil:ingest:liveness:lock``, renewed every
+sweep; a replica that fails to renew stops sweeping).
 
 Each transition is recorded exactly once, whatever the number of sweepers or restarts: one
-Lua script checks the camera's current state and, only if the transition still applies,
-updates the hash (``status`` and ``offline_since``), the active-camera set, adds the
-``camera_offline`` :class:`AlertCandidate` (firing or resolved) to ``vigil:alerts``, and parks
-the ``health_logs`` row in the hash (``liveness_pending_*``). The row is then inserted and
-the parked copy cleared; a row left parked by a crash or a PostgreSQL outage is inserted by
-the next sweep (idempotently: same camera, time, status and source is inserted once).
+Lua script (:mod:`vigil_ingest.liveness_state`) checks the camera's current state and, only
+if the transition still applies, updates the hash (``status`` and ``offline_since``), the
+active-camera set, adds the ``camera_offline`` :class:`AlertCandidate` (firing or resolved)
+to ``vigil:alerts``, and parks the ``health_logs`` row in the hash (``liveness_pending_*``).
+The row is then inserted and the parked copy cleared; a row left parked by a crash or a
+PostgreSQL outage is inserted by the next sweep (idempotently: same camera, time, status and
+source is inserted once).
 
 A camera never heard from is not flagged before it has been silent for its limit *after the
 tracker started*, so a restart of the whole platform does not raise an alert storm.
 
-This module owns the hash's ``status`` field (the fan-out writes ``last_seen`` and adds
+The sweeper owns the hash's ``status`` field (the fan-out writes ``last_seen`` and adds
 cameras that sent data to ``vigil:cameras:active``): ``offline`` on the offline transition,
 ``online`` on the way back, on an ``online`` report, and for a camera heard from recently.
 """
@@ -32,41 +34,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal, Protocol
 
 import asyncpg
 import redis.asyncio
 from prometheus_client import Counter, Gauge
 
+from vigil_ingest.liveness_state import (
+    PENDING_OFFLINE_FIELD,
+    PENDING_ONLINE_FIELD,
+    CameraState,
+    LivenessState,
+    parse_time,
+)
 from vigil_ingest.registry import CameraInfo, CameraRegistry
 from vigil_runtime.db import is_transient_error
+from vigil_runtime.leader import LeaderLock
 from vigil_runtime.logging import RateLimitedLogger, get_logger
 from vigil_runtime.partitions import PartitionHelper, is_missing_partition_error
-from vigil_runtime.streams import REDIS_CONNECTION_ERRORS
+from vigil_runtime.redis_client import REDIS_CONNECTION_ERRORS
+from vigil_runtime.streams import is_transient
+from vigil_runtime.tasks import wait_event
+from vigil_schema.clock import utc_now
 from vigil_schema.enums import AlertSeverity, AlertStatus, CameraStatus, DesiredState, HealthLevel
 from vigil_schema.messages import AlertCandidate
-from vigil_schema.streams import (
-    ACTIVE_CAMERAS_KEY,
-    ALERTS,
-    CameraStateField,
-    Envelope,
-    camera_state_key,
-)
+from vigil_schema.streams import Envelope
 
 __all__ = [
     "ALERTNAME",
     "LOCK_KEY",
-    "OFFLINE_CONFIRMED_FIELD",
-    "OFFLINE_SINCE_FIELD",
-    "PENDING_OFFLINE_FIELD",
-    "PENDING_ONLINE_FIELD",
+    "LOCK_NAME",
     "LivenessSettings",
     "LivenessTracker",
-    "SweeperLock",
 ]
 
 _log = get_logger(__name__)
@@ -75,15 +77,8 @@ ALERTNAME: Final = "camera_offline"
 SOURCE: Final = "ingest"
 """``health_logs.source`` and ``AlertCandidate.source`` of the rows and candidates written here."""
 LOCK_KEY: Final = "vigil:ingest:liveness:lock"
-OFFLINE_SINCE_FIELD: Final = "offline_since"
-"""State-hash field, present while the camera is offline (RFC 3339, the ingest's clock)."""
-OFFLINE_CONFIRMED_FIELD: Final = "offline_confirmed"
-"""When the status topic last said offline while already offline (e.g. the retained Last
-Will delivered again after an ingest restart): only messages newer than that bring the
-camera back, not the status message itself, whose receipt also updates ``last_seen``."""
-PENDING_OFFLINE_FIELD: Final = "liveness_pending_offline"
-PENDING_ONLINE_FIELD: Final = "liveness_pending_online"
-"""State-hash fields holding a transition's ``health_logs`` row (JSON) until it is inserted."""
+LOCK_NAME: Final = "ingest_liveness"
+"""The sweeper lock's label in ``vigil_runtime_leader{lock}``."""
 
 Direction = Literal["offline", "online"]
 
@@ -111,74 +106,6 @@ class LivenessSettings(Protocol):
     def liveness_lock_ttl_s(self) -> float: ...
 
 
-def utc_now() -> datetime:
-    """The current time, timezone-aware (UTC)."""
-    return datetime.now(UTC)
-
-
-# --------------------------------------------------------------------------- Lua scripts
-
-# KEYS: state hash, active set, alerts stream.
-# ARGV: camera id, expected last_seen ('' = absent, '*' = any), offline_since, row JSON,
-#       then the alert envelope's field/value pairs.
-_GO_OFFLINE_LUA = """
-if redis.call('HEXISTS', KEYS[1], 'offline_since') == 1 then
-  if ARGV[2] == '*' then redis.call('HSET', KEYS[1], 'offline_confirmed', ARGV[3]) end
-  return 0
-end
-if ARGV[2] ~= '*' and (redis.call('HGET', KEYS[1], 'last_seen') or '') ~= ARGV[2] then
-  return 0
-end
-redis.call('HSET', KEYS[1], 'status', 'offline', 'offline_since', ARGV[3],
-           'liveness_pending_offline', ARGV[4])
-redis.call('SREM', KEYS[2], ARGV[1])
-redis.call('XADD', KEYS[3], '*', unpack(ARGV, 5))
-return 1
-"""
-
-# KEYS: state hash, active set, alerts stream.
-# ARGV: camera id, expected offline_since, expected offline_confirmed ('' = absent,
-#       '*' = any), row JSON, then the alert envelope's field/value pairs.
-_GO_ONLINE_LUA = """
-if redis.call('HGET', KEYS[1], 'offline_since') ~= ARGV[2] then return 0 end
-if ARGV[3] ~= '*' and (redis.call('HGET', KEYS[1], 'offline_confirmed') or '') ~= ARGV[3] then
-  return 0
-end
-redis.call('HDEL', KEYS[1], 'offline_since', 'offline_confirmed')
-redis.call('HSET', KEYS[1], 'status', 'online', 'liveness_pending_online', ARGV[4])
-redis.call('SADD', KEYS[2], ARGV[1])
-redis.call('XADD', KEYS[3], '*', unpack(ARGV, 5))
-return 1
-"""
-
-# KEYS: state hash, active set. ARGV: camera id. A camera heard from (or reporting online)
-# that is not offline: status online, in the active set.
-_MARK_ALIVE_LUA = """
-if redis.call('HEXISTS', KEYS[1], 'offline_since') == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'online')
-redis.call('SADD', KEYS[2], ARGV[1])
-return 1
-"""
-
-_CLEAR_IF_EQUAL_LUA = """
-if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
-  return redis.call('HDEL', KEYS[1], ARGV[1])
-end
-return 0
-"""
-
-_RENEW_LUA = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-
-_RELEASE_LUA = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
 _INSERT_LOG_SQL = """
 INSERT INTO health_logs (camera_id, ts, status, level, message, source, details, received_at)
 SELECT $1::text, $2::timestamptz, $3::text, $4::text, $5::text, $6::text, $7::jsonb,
@@ -189,44 +116,6 @@ WHERE NOT EXISTS (
 )
 """
 _LOCK_CAMERA_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('vigil_liveness:' || $1, 0))"
-
-
-# --------------------------------------------------------------------------- the lock
-
-
-class SweeperLock:
-    """A Redis lock naming the one replica that sweeps (``SET NX PX``, renewed by its owner).
-
-    Only the holder can renew or release it (compare-and-set on a random token), so a
-    replica that stalled past the TTL cannot take the lock back from its successor.
-    """
-
-    def __init__(self, client: redis.asyncio.Redis, owner: str, ttl_s: float) -> None:
-        self._client = client
-        self._token = f"{owner}:{uuid.uuid4().hex}"
-        self._ttl_ms = max(int(ttl_s * 1000), 1)
-        self._renew = client.register_script(_RENEW_LUA)
-        self._release = client.register_script(_RELEASE_LUA)
-        self.held = False
-
-    async def hold(self) -> bool:
-        """Renew the lock if held, else try to take it; whether this replica holds it now."""
-        if self.held:
-            self.held = bool(await self._renew(keys=[LOCK_KEY], args=[self._token, self._ttl_ms]))
-            if not self.held:
-                _log.warning("liveness_lock_lost")
-        if not self.held:
-            taken = await self._client.set(LOCK_KEY, self._token, nx=True, px=self._ttl_ms)
-            self.held = bool(taken)
-            if self.held:
-                _log.info("liveness_lock_taken")
-        return self.held
-
-    async def release(self) -> None:
-        """Give the lock up if this replica holds it."""
-        if self.held:
-            self.held = False
-            await self._release(keys=[LOCK_KEY], args=[self._token])
 
 
 # --------------------------------------------------------------------------- transitions
@@ -276,74 +165,6 @@ class _Transition:
         return [str(part) for pair in fields.items() for part in pair]
 
 
-def _parse_time(raw: bytes | str | None) -> datetime | None:
-    """An RFC 3339 value of the state hash, or ``None`` if absent or unreadable."""
-    if raw is None:
-        return None
-    text = raw.decode() if isinstance(raw, bytes) else raw
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _text(raw: bytes | str | None) -> str:
-    if raw is None:
-        return ""
-    return raw.decode() if isinstance(raw, bytes) else raw
-
-
-@dataclass(frozen=True, slots=True)
-class _CameraState:
-    """The liveness-relevant fields of one camera's state hash."""
-
-    status: str
-    last_seen_raw: str
-    offline_since_raw: str
-    offline_confirmed_raw: str
-    pending: Mapping[str, str]
-
-    @property
-    def last_seen(self) -> datetime | None:
-        return _parse_time(self.last_seen_raw or None)
-
-    @property
-    def offline_since(self) -> datetime | None:
-        return _parse_time(self.offline_since_raw or None)
-
-    def heard_since_offline(self) -> bool:
-        """Whether a message arrived after the camera went (or was confirmed) offline."""
-        last_seen, since = self.last_seen, self.offline_since
-        if last_seen is None or since is None:
-            return False
-        confirmed = _parse_time(self.offline_confirmed_raw or None)
-        return last_seen > max(since, confirmed or since)
-
-
-_STATE_FIELDS: Final = (
-    CameraStateField.STATUS.value,
-    CameraStateField.LAST_SEEN.value,
-    OFFLINE_SINCE_FIELD,
-    OFFLINE_CONFIRMED_FIELD,
-    PENDING_OFFLINE_FIELD,
-    PENDING_ONLINE_FIELD,
-)
-
-
-def _camera_state(values: list[bytes | None]) -> _CameraState:
-    status, last_seen, offline_since, confirmed, pending_offline, pending_online = values
-    pending = {
-        field: _text(raw)
-        for field, raw in ((PENDING_OFFLINE_FIELD, pending_offline),
-                           (PENDING_ONLINE_FIELD, pending_online))
-        if raw is not None
-    }  # fmt: skip
-    return _CameraState(
-        _text(status), _text(last_seen), _text(offline_since), _text(confirmed), pending
-    )
-
-
 # --------------------------------------------------------------------------- the tracker
 
 
@@ -360,17 +181,15 @@ class LivenessTracker:
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._pool = pool
-        self._redis = redis
         self._registry = registry
         self._settings = settings
         self._clock = clock
         self._started = clock()
-        self._lock = SweeperLock(redis, settings.instance, settings.liveness_lock_ttl_s)
+        self._lock = LeaderLock(
+            redis, LOCK_KEY, settings.instance, settings.liveness_lock_ttl_s, name=LOCK_NAME
+        )
         self._partitions = PartitionHelper(pool)
-        self._go_offline = redis.register_script(_GO_OFFLINE_LUA)
-        self._go_online = redis.register_script(_GO_ONLINE_LUA)
-        self._mark_alive = redis.register_script(_MARK_ALIVE_LUA)
-        self._clear_if_equal = redis.register_script(_CLEAR_IF_EQUAL_LUA)
+        self._state = LivenessState(redis)
         self._warn = RateLimitedLogger(_log, interval_s=30.0)
 
     @property
@@ -385,9 +204,7 @@ class LivenessTracker:
         try:
             while not stop.is_set():
                 await self._sweep_if_elected()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._settings.liveness_sweep_s):
-                        await stop.wait()
+                await wait_event(stop, self._settings.liveness_sweep_s)
         finally:
             if self._lock.held:
                 CAMERAS_OFFLINE.set(0)
@@ -410,10 +227,9 @@ class LivenessTracker:
             )  # fmt: skip
             await self._mark_offline(transition, expected_last_seen="*")
         elif status == CameraStatus.ONLINE:
-            key = camera_state_key(camera_id)
-            since = _text(await self._redis.hget(key, OFFLINE_SINCE_FIELD))
+            since = await self._state.offline_since(camera_id)
             if not since:
-                await self._mark_alive(keys=self._keys(camera_id)[:2], args=[camera_id])
+                await self._state.mark_alive(camera_id)
                 return
             transition = _Transition(
                 camera_id, "online", ts, HealthLevel.OK,
@@ -425,7 +241,7 @@ class LivenessTracker:
         """Check every active registered camera once (the lock holder calls this)."""
         cameras = [c for c in self._registry.cameras.values()
                    if c.desired_state is DesiredState.ACTIVE]  # fmt: skip
-        states = await self._read_states([camera.id for camera in cameras])
+        states = await self._state.read([camera.id for camera in cameras])
         now = self._clock()
         offline = 0
         for camera, state in zip(cameras, states, strict=True):
@@ -438,33 +254,24 @@ class LivenessTracker:
     # -- sweeping ----------------------------------------------------------------------
 
     async def _sweep_if_elected(self) -> None:
+        was_sweeping = self._lock.held
         try:
-            was_sweeping = self._lock.held
             if await self._lock.hold():
                 await self.sweep()
-            elif was_sweeping:  # the new holder's process reports the count now
-                CAMERAS_OFFLINE.set(0)
         except Exception as exc:
-            if not isinstance(exc, REDIS_CONNECTION_ERRORS) and not is_transient_error(exc):
+            if not is_transient(exc):
                 _log.exception("liveness_sweep_failed")
             self._warn.warning("liveness sweep failed", key="sweep", error=repr(exc))
+        if was_sweeping and not self._lock.held:  # the new holder's process reports it now
+            CAMERAS_OFFLINE.set(0)
 
-    async def _read_states(self, camera_ids: list[str]) -> list[_CameraState]:
-        if not camera_ids:
-            return []
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for camera_id in camera_ids:
-                pipe.hmget(camera_state_key(camera_id), list(_STATE_FIELDS))
-            replies = await pipe.execute()
-        return [_camera_state(values) for values in replies]
-
-    async def _check(self, camera: CameraInfo, state: _CameraState, now: datetime) -> bool:
+    async def _check(self, camera: CameraInfo, state: CameraState, now: datetime) -> bool:
         """Apply the transition the camera's state calls for; whether it is offline after."""
         if state.offline_since_raw:
             return not await self._back_if_heard(camera, state)
         return await self._offline_if_silent(camera, state, now)
 
-    async def _back_if_heard(self, camera: CameraInfo, state: _CameraState) -> bool:
+    async def _back_if_heard(self, camera: CameraInfo, state: CameraState) -> bool:
         """Bring an offline camera back if it was heard from since; whether it was."""
         last_seen = state.last_seen
         if last_seen is None or not state.heard_since_offline():
@@ -478,7 +285,7 @@ class LivenessTracker:
         )
 
     async def _offline_if_silent(
-        self, camera: CameraInfo, state: _CameraState, now: datetime
+        self, camera: CameraInfo, state: CameraState, now: datetime
     ) -> bool:
         """Mark a camera offline if silent past its limit (counted from the tracker's start
         at the earliest); whether it is offline now."""
@@ -487,7 +294,7 @@ class LivenessTracker:
         silent = now - max(last_seen or self._started, self._started)
         if silent <= limit:
             if last_seen is not None and state.status != CameraStatus.ONLINE:
-                await self._mark_alive(keys=self._keys(camera.id)[:2], args=[camera.id])
+                await self._state.mark_alive(camera.id)
             return False
         silent_s = int(silent.total_seconds())
         if last_seen is None:
@@ -509,10 +316,11 @@ class LivenessTracker:
         heard from); whether this call recorded it."""
         now = self._clock()
         row = transition.row_json(now)
-        args = [transition.camera_id, expected_last_seen, now.isoformat(), row,
-                *transition.alert_fields(now, now)]  # fmt: skip
-        done = await self._go_offline(keys=self._keys(transition.camera_id), args=args)
-        return await self._after(transition, bool(done), PENDING_OFFLINE_FIELD, row)
+        done = await self._state.go_offline(
+            transition.camera_id, expected_last_seen=expected_last_seen,
+            offline_since=now.isoformat(), row=row, alert=transition.alert_fields(now, now),
+        )  # fmt: skip
+        return await self._after(transition, done, PENDING_OFFLINE_FIELD, row)
 
     async def _mark_online(
         self, transition: _Transition, offline_since_raw: str, *, expected_confirmed: str
@@ -521,16 +329,14 @@ class LivenessTracker:
         ``offline_since_raw`` (and, unless ``*``, not confirmed offline again since
         ``expected_confirmed``); whether this call recorded it."""
         now = self._clock()
-        since = _parse_time(offline_since_raw) or now
+        since = parse_time(offline_since_raw) or now
         row = transition.row_json(now)
-        args = [transition.camera_id, offline_since_raw, expected_confirmed, row,
-                *transition.alert_fields(since, now)]  # fmt: skip
-        done = await self._go_online(keys=self._keys(transition.camera_id), args=args)
-        return await self._after(transition, bool(done), PENDING_ONLINE_FIELD, row)
-
-    @staticmethod
-    def _keys(camera_id: str) -> list[str]:
-        return [camera_state_key(camera_id), ACTIVE_CAMERAS_KEY, ALERTS]
+        done = await self._state.go_online(
+            transition.camera_id, expected_offline_since=offline_since_raw,
+            expected_confirmed=expected_confirmed, row=row,
+            alert=transition.alert_fields(since, now),
+        )  # fmt: skip
+        return await self._after(transition, done, PENDING_ONLINE_FIELD, row)
 
     async def _after(self, transition: _Transition, done: bool, field: str, row: str) -> bool:
         if done:
@@ -553,7 +359,7 @@ class LivenessTracker:
             self._warn.warning("health_logs row not written yet", key="flush",
                                camera_id=camera_id, error=repr(exc))  # fmt: skip
             return
-        await self._clear_if_equal(keys=[camera_state_key(camera_id)], args=[field, row])
+        await self._state.clear_pending(camera_id, field, row)
 
     async def _insert_row(self, row: Mapping[str, Any]) -> None:
         ts = datetime.fromisoformat(row["ts"])

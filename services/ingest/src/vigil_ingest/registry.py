@@ -26,6 +26,7 @@ from typing import Any
 from vigil_runtime.backoff import Backoff
 from vigil_runtime.db import is_transient_error
 from vigil_runtime.logging import RateLimitedLogger, get_logger
+from vigil_runtime.tasks import wait_event
 from vigil_schema.enums import DesiredState
 
 __all__ = ["CHANNEL", "CameraInfo", "CameraRegistry"]
@@ -187,8 +188,6 @@ class CameraRegistry:
 
     async def _wait_for_change(self) -> None:
         """Return after a notification (debounced) or after ``refresh_s``."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self._refresh_s):
-                await self._changed.wait()
-                await asyncio.sleep(self._debounce_s)
+        if await wait_event(self._changed, self._refresh_s):
+            await asyncio.sleep(self._debounce_s)
         self._changed.clear()

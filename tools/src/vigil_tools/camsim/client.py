@@ -30,6 +30,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from vigil_runtime.backoff import Backoff
 from vigil_runtime.settings import MqttEndpoint
+from vigil_runtime.tasks import wait_event
 from vigil_tools.camsim.config import Protocol
 from vigil_tools.camsim.stats import FleetStats, Tag
 
@@ -150,8 +151,7 @@ class WindowedPublisher:
         self._slot.set()
         if self._connected.is_set():
             self._client.disconnect()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._disconnected.wait(), timeout_s)
+            await wait_event(self._disconnected, timeout_s)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -178,11 +178,7 @@ class WindowedPublisher:
 
     async def drain(self, timeout_s: float) -> bool:
         """Wait until every message in flight is acknowledged; ``False`` on timeout."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout_s)
-        except TimeoutError:
-            return False
-        return True
+        return await wait_event(self._idle, timeout_s)
 
     # ------------------------------------------------------------------ publishing
 

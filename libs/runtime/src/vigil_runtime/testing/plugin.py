@@ -21,6 +21,7 @@ import pytest_asyncio
 import redis
 import redis.asyncio
 
+from vigil_runtime.redis_client import REDIS_ERRORS
 from vigil_runtime.stack import LocalStack, StackInfo, watchdog
 from vigil_runtime.stack.procs import terminate
 from vigil_runtime.testing import databases
@@ -127,7 +128,7 @@ async def redis_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
     try:
         yield client
     finally:
-        with contextlib.suppress(TimeoutError, redis.RedisError, OSError):
+        with contextlib.suppress(*REDIS_ERRORS):
             await asyncio.wait_for(client.aclose(), timeout=CLOSE_TIMEOUT_S)
 
 

@@ -1,0 +1,38 @@
+"""tasks.wait_event: the one "wait for an event or a timeout"."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from vigil_runtime.tasks import wait_event
+
+
+async def test_returns_true_at_once_when_already_set() -> None:
+    event = asyncio.Event()
+    event.set()
+    assert await wait_event(event, 0) is True
+
+
+async def test_returns_false_when_the_timeout_passes() -> None:
+    assert await wait_event(asyncio.Event(), 0.01) is False
+
+
+async def test_returns_true_when_set_while_waiting() -> None:
+    event = asyncio.Event()
+    waiter = asyncio.create_task(wait_event(event, None))
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    event.set()
+    assert await waiter is True
+
+
+async def test_a_cancellation_of_the_caller_is_not_swallowed() -> None:
+    event = asyncio.Event()
+    waiter = asyncio.create_task(wait_event(event, 60))
+    await asyncio.sleep(0)
+    event.set()  # the event and the cancellation arrive together
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
