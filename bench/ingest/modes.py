@@ -14,7 +14,7 @@
 
 After each ingest run the rows are counted against the events the broker acknowledged to
 camsim (lost, duplicated) and against the ``vigil:events`` stream entries (fan-out). Each
-consumer run also records where the box's CPU went (:mod:`bench.ingest_cpu`).
+consumer run also records where the box's CPU went (:mod:`bench.harness.cpu`).
 """
 
 from __future__ import annotations
@@ -27,10 +27,17 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 
-from bench.ingest_bare import purge_session
-from bench.ingest_cpu import CpuMeter
-from bench.ingest_db import measure_naive, measure_psql_copy, reset_tables, verify_rows
-from bench.ingest_procs import BareSubscriber, IngestProcess, Workload, run_camsim
+from bench.harness.cpu import CpuMeter
+from bench.harness.processes import ServiceReplicas
+from bench.ingest.bare import purge_session
+from bench.ingest.consumers import (
+    BareSubscriber,
+    Workload,
+    ingest_client_ids,
+    ingest_service,
+    run_camsim,
+)
+from bench.ingest.rows import measure_naive, measure_psql_copy, reset_tables, verify_rows
 from vigil_runtime.stack import StackInfo
 from vigil_schema.streams import EVENTS
 
@@ -147,13 +154,15 @@ class ModeRun:
         await self._purge(service)
         return result
 
-    async def _purge(self, service: IngestProcess) -> None:
-        for client_id in service.client_ids:
+    async def _purge(self, service: ServiceReplicas) -> None:
+        for client_id in ingest_client_ids(
+            self.ingest_client_id(service.replicas), service.replicas
+        ):
             await asyncio.to_thread(purge_session, self.info.mqtt_url, client_id)
 
-    def _ingest(self, phase: str, replicas: int) -> IngestProcess:
+    def _ingest(self, phase: str, replicas: int) -> ServiceReplicas:
         log = self.workdir / f"ingest-{self.mode}-x{replicas}-{phase}.log"
-        return IngestProcess(self.info.env(), log, self.ingest_client_id(replicas), replicas)
+        return ingest_service(self.info.env(), log, self.ingest_client_id(replicas), replicas)
 
     async def _reset(self) -> None:
         await reset_tables(self.pool)
@@ -161,7 +170,7 @@ class ModeRun:
 
     async def _ingest_result(
         self,
-        service: IngestProcess,
+        service: ServiceReplicas,
         camsim: dict[str, Any],
         drained: bool,
         meter: CpuMeter,
@@ -185,7 +194,7 @@ class ModeRun:
         verification |= {"event_messages_acknowledged": messages, "stream_entries": fanned_out}
         verification["ok"] = verification["ok"] and fanned_out >= messages
         return service.series.summary() | {
-            "replicas": len(service.client_ids),
+            "replicas": service.replicas,
             "verification": verification,
             "cpu_s": service.cpu_s,
             "startup_cpu_s": service.startup_cpu_s,

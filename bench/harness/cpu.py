@@ -1,23 +1,24 @@
-"""Where the box's CPU went during one phase of the ingest benchmark.
+"""CPU seconds by process, from ``/proc``: where a box's CPU went during one phase.
 
-On two cores the publisher, the broker, the database, Redis and the consumer all compete,
-so a rate alone does not say which of them was the limit. :class:`CpuMeter` takes CPU
-seconds from ``/proc`` at the start and the end of a phase:
+On a small box the publisher, the broker, the database, Redis and the service under test all
+compete, so a rate alone does not say which of them was the limit. :class:`CpuMeter` takes
+CPU seconds at the start and the end of a phase:
 
-* the stack's servers by process name (``postgres``, ``redis-server``, ``mosquitto``):
-  every live process of that name, plus the CPU of its exited children for the root of
-  each tree (the postmaster reaps its backends, so connections that came and went count);
-* the consumer's and the publisher's own figures, which the caller passes: the consumer's
-  is read from ``/proc`` just before it is stopped, camsim's from this process's reaped
-  children (:func:`reaped_children_cpu_seconds` around waiting for it).
+* the stack's servers by process name (:data:`STACK_SERVERS`): every live process of that
+  name, plus the CPU of its exited children for the root of each tree (the postmaster reaps
+  its backends, so connections that came and went count);
+* the figures of the processes the caller launched, which it passes: a service's is read
+  from ``/proc`` just before it is stopped (:func:`cpu_seconds`), a child run to its end from
+  this process's reaped children (:func:`reaped_children_cpu_seconds` around waiting for it).
 
-The benchmark assumes nothing else of those names runs on the box while it measures.
+A benchmark assumes nothing else of those names runs on the box while it measures.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 STACK_SERVERS = ("postgres", "redis-server", "mosquitto")
@@ -25,7 +26,7 @@ STACK_SERVERS = ("postgres", "redis-server", "mosquitto")
 
 @dataclass(frozen=True)
 class ProcStat:
-    """What the benchmark reads of ``/proc/<pid>/stat``."""
+    """What a benchmark reads of ``/proc/<pid>/stat``."""
 
     name: str
     parent: int
@@ -35,6 +36,23 @@ class ProcStat:
     """User + system CPU seconds of its children it has waited for."""
 
 
+def parse_stat(text: str, ticks_per_s: int) -> ProcStat:
+    """Parse one ``/proc/<pid>/stat`` line (proc(5)); ``ticks_per_s`` is ``SC_CLK_TCK``.
+
+    The command name is between the first ``(`` and the *last* ``)``: it may itself hold
+    spaces and parentheses. After it come ``state`` (field 3), ``ppid`` (4), ..., ``utime``,
+    ``stime``, ``cutime``, ``cstime`` (14-17), in clock ticks.
+    """
+    close = text.rindex(")")
+    fields = text[close + 2 :].split()
+    return ProcStat(
+        name=text[text.index("(") + 1 : close],
+        parent=int(fields[1]),
+        cpu_s=(int(fields[11]) + int(fields[12])) / ticks_per_s,
+        children_cpu_s=(int(fields[13]) + int(fields[14])) / ticks_per_s,
+    )
+
+
 def proc_stat(pid: int | str) -> ProcStat | None:
     """``/proc/<pid>/stat`` of a live process (None once it is gone)."""
     try:
@@ -42,14 +60,7 @@ def proc_stat(pid: int | str) -> ProcStat | None:
             text = handle.read()
     except OSError:
         return None
-    fields = text[text.rindex(")") + 2 :].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return ProcStat(
-        name=text[text.index("(") + 1 : text.rindex(")")],
-        parent=int(fields[1]),
-        cpu_s=(int(fields[11]) + int(fields[12])) / ticks,
-        children_cpu_s=(int(fields[13]) + int(fields[14])) / ticks,
-    )
+    return parse_stat(text, os.sysconf("SC_CLK_TCK"))
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -58,7 +69,7 @@ def cpu_seconds(pid: int) -> float | None:
     return None if stat is None else stat.cpu_s
 
 
-def _processes() -> dict[int, ProcStat]:
+def processes() -> dict[int, ProcStat]:
     """Every live process's :class:`ProcStat`, by pid."""
     table: dict[int, ProcStat] = {}
     for entry in os.listdir("/proc"):
@@ -67,18 +78,23 @@ def _processes() -> dict[int, ProcStat]:
     return table
 
 
-def stack_cpu_seconds() -> dict[str, float]:
-    """CPU seconds so far of each stack server (live processes + reaped children)."""
-    table = _processes()
-    totals = dict.fromkeys(STACK_SERVERS, 0.0)
+def cpu_by_name(table: dict[int, ProcStat], names: Iterable[str]) -> dict[str, float]:
+    """CPU seconds so far of the processes named ``names`` in ``table``: every live one, plus
+    the reaped children of each tree's root (a process whose parent has another name)."""
+    totals = dict.fromkeys(names, 0.0)
     for stat in table.values():
         if stat.name not in totals:
             continue
         totals[stat.name] += stat.cpu_s
         parent = table.get(stat.parent)
-        if parent is None or parent.name != stat.name:  # a tree's root: children = workers
+        if parent is None or parent.name != stat.name:
             totals[stat.name] += stat.children_cpu_s
     return totals
+
+
+def stack_cpu_seconds() -> dict[str, float]:
+    """CPU seconds so far of each stack server (live processes + reaped children)."""
+    return cpu_by_name(processes(), STACK_SERVERS)
 
 
 def reaped_children_cpu_seconds() -> float:
@@ -101,7 +117,7 @@ class CpuMeter:
 
     def stop(self, consumer_cpu_s: float | None, publisher_cpu_s: float = 0.0) -> dict[str, float]:
         """CPU seconds of each part since :meth:`start`, the phase's wall time, and how many
-        cores they kept busy on average (``busy_cores``; this box has two)."""
+        cores they kept busy on average (``busy_cores``)."""
         wall = time.monotonic() - self.wall
         stack = stack_cpu_seconds()
         parts = {name: stack[name] - self.stack.get(name, 0.0) for name in STACK_SERVERS}

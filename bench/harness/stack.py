@@ -1,0 +1,42 @@
+"""A private local stack for one benchmark run.
+
+``async with private_stack("ingest") as (info, workdir):`` starts PostgreSQL, Redis and
+Mosquitto as local processes in a temporary folder (``durable``: fsync, synchronous commit
+and full-page writes on, as in production), migrates the database to the head revision,
+and on leaving stops the servers and deletes the folder. ``workdir`` is that folder, for the
+run's logs and scratch files. With ``keep`` the stack lives in that folder instead and is
+left running (reused by the next run).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from vigil_migrations import upgrade
+from vigil_runtime.stack import LocalStack, StackInfo
+
+
+@contextlib.asynccontextmanager
+async def private_stack(
+    name: str, *, durable: bool = True, migrate: bool = True, keep: Path | None = None
+) -> AsyncIterator[tuple[StackInfo, Path]]:
+    """The running stack's URLs and the run's folder (see the module docstring)."""
+    with contextlib.ExitStack() as cleanup:
+        if keep is None:
+            workdir = Path(
+                cleanup.enter_context(tempfile.TemporaryDirectory(prefix=f"vigil-bench-{name}-"))
+            )
+        else:
+            workdir = keep
+        stack = LocalStack(workdir / "stack", durable=durable)
+        info = stack.up()
+        try:
+            if migrate:
+                upgrade(info.database_url)
+            yield info, workdir
+        finally:
+            if keep is None:
+                stack.down(purge=True)
