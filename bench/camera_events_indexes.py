@@ -29,7 +29,7 @@ import asyncpg
 from bench.decode_micro import CAMERAS, Registry, build_messages
 from bench.harness.cpu import stack_cpu_seconds
 from bench.harness.results import add_results_argument, write_result
-from bench.harness.stack import private_stack
+from bench.harness.stack import private_stack, server_pids
 from vigil_ingest.decode import decode
 from vigil_migrations import downgrade, upgrade
 from vigil_runtime.db import create_pool
@@ -61,23 +61,29 @@ async def _copy(pool: asyncpg.Pool, rows: Sequence[tuple[Any, ...]]) -> None:
                 )
 
 
-async def load_once(pool: asyncpg.Pool, rows: Sequence[tuple[Any, ...]]) -> dict[str, float]:
+async def load_once(
+    pool: asyncpg.Pool, rows: Sequence[tuple[Any, ...]], servers: dict[str, int]
+) -> dict[str, float]:
     """Empty the table (partitions kept), checkpoint, load ``rows``; the costs per row."""
     async with pool.acquire() as conn:
         await conn.execute("TRUNCATE camera_events")
         await conn.execute("CHECKPOINT")
-    pg_before, cpu_before = stack_cpu_seconds()["postgres"], time.process_time()
+    pg_before, cpu_before = stack_cpu_seconds(servers)["postgres"], time.process_time()
     started = time.perf_counter()
     await _copy(pool, rows)
     elapsed = time.perf_counter() - started
     return {
-        "postgres_us_per_row": (stack_cpu_seconds()["postgres"] - pg_before) / len(rows) * 1e6,
+        "postgres_us_per_row": (stack_cpu_seconds(servers)["postgres"] - pg_before)
+        / len(rows)
+        * 1e6,
         "client_us_per_row": (time.process_time() - cpu_before) / len(rows) * 1e6,
         "rows_per_s": len(rows) / elapsed,
     }
 
 
-async def measure(url: str, rows: list[tuple[Any, ...]], rounds: int) -> dict[str, Any]:
+async def measure(
+    url: str, rows: list[tuple[Any, ...]], rounds: int, servers: dict[str, int]
+) -> dict[str, Any]:
     """Alternate the layouts ``rounds`` times; every load and the medians per layout."""
     loads: dict[str, list[dict[str, float]]] = {name: [] for name in LAYOUTS}
     for _ in range(rounds):
@@ -89,7 +95,7 @@ async def measure(url: str, rows: list[tuple[Any, ...]], rounds: int) -> dict[st
                 async with pool.acquire() as conn:
                     await conn.execute("TRUNCATE camera_events")
                 await _copy(pool, rows[:BATCH_ROWS])  # creates the partitions
-                loads[name].append(await load_once(pool, rows))
+                loads[name].append(await load_once(pool, rows, servers))
             finally:
                 await pool.close()
     medians = {
@@ -102,7 +108,7 @@ async def measure(url: str, rows: list[tuple[Any, ...]], rounds: int) -> dict[st
 async def _main(args: argparse.Namespace) -> dict[str, Any]:
     rows = event_rows(args.events)
     async with private_stack("indexes") as (info, _):
-        result = await measure(info.database_url, rows, args.rounds)
+        result = await measure(info.database_url, rows, args.rounds, server_pids(info))
     parameters = {"events": args.events, "rounds": args.rounds, "batch_rows": BATCH_ROWS}
     return {"parameters": parameters, **result, "summary": result["medians"]}
 

@@ -17,7 +17,14 @@ import pytest
 
 from bench.harness import docs, results
 from bench.harness.counting import Series, metric_value
-from bench.harness.cpu import ProcStat, cpu_by_name, cpu_seconds, parse_stat, proc_stat
+from bench.harness.cpu import (
+    ProcStat,
+    cpu_by_name,
+    cpu_seconds,
+    parse_stat,
+    proc_stat,
+    tree_cpu_seconds,
+)
 from bench.run import BENCHMARKS
 
 AT = datetime(2026, 12, 1, 6, 30, 5, 123456, tzinfo=UTC)
@@ -65,6 +72,20 @@ def test_cpu_by_name_counts_live_processes_and_each_roots_reaped_children() -> N
     }
     totals = cpu_by_name(table, ("postgres", "redis-server", "mosquitto"))
     assert totals == {"postgres": 7.0, "redis-server": 0.5, "mosquitto": 1.25}
+
+
+def test_tree_cpu_seconds_counts_one_servers_tree_and_not_another_stacks() -> None:
+    table = {
+        1: ProcStat("init", 0, 5.0, 99.0),
+        10: ProcStat("postgres", 1, 1.0, 4.0),  # ours: its reaped backends count (4.0)
+        11: ProcStat("postgres", 10, 2.0, 0.0),
+        12: ProcStat("postgres", 10, 0.5, 0.0),
+        13: ProcStat("sh", 12, 0.25, 0.125),  # a descendant of any name counts
+        20: ProcStat("postgres", 1, 30.0, 60.0),  # another stack's postmaster
+        21: ProcStat("postgres", 20, 9.0, 0.0),
+    }
+    assert tree_cpu_seconds(table, 10) == 1.0 + 4.0 + 2.0 + 0.5 + 0.25 + 0.125
+    assert tree_cpu_seconds(table, 99) == 0.0  # gone
 
 
 def test_write_result_stamps_and_never_overwrites(tmp_path: Path) -> None:

@@ -4,22 +4,23 @@ On a small box the publisher, the broker, the database, Redis and the service un
 compete, so a rate alone does not say which of them was the limit. :class:`CpuMeter` takes
 CPU seconds at the start and the end of a phase:
 
-* the stack's servers by process name (:data:`STACK_SERVERS`): every live process of that
-  name, plus the CPU of its exited children for the root of each tree (the postmaster reaps
-  its backends, so connections that came and went count);
+* the stack's servers, each as the process tree under the pid its launcher recorded
+  (:func:`tree_cpu_seconds`: every live process of the tree plus the CPU of the children
+  they reaped; the postmaster reaps its backends, so connections that came and went count).
+  Other stacks on the same box (other runs, other test suites) are left out. Without pids,
+  by process name (:data:`STACK_SERVERS`: every live process of that name, plus the reaped
+  children of each tree's root), which assumes nothing else of those names runs meanwhile;
 * the figures of the processes the caller launched, which it passes: a service's is read
   from ``/proc`` just before it is stopped (:func:`cpu_seconds`), a child run to its end from
   this process's reaped children (:func:`reaped_children_cpu_seconds` around waiting for it).
-
-A benchmark assumes nothing else of those names runs on the box while it measures.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 STACK_SERVERS = ("postgres", "redis-server", "mosquitto")
 
@@ -92,9 +93,31 @@ def cpu_by_name(table: dict[int, ProcStat], names: Iterable[str]) -> dict[str, f
     return totals
 
 
-def stack_cpu_seconds() -> dict[str, float]:
-    """CPU seconds so far of each stack server (live processes + reaped children)."""
-    return cpu_by_name(processes(), STACK_SERVERS)
+def tree_cpu_seconds(table: dict[int, ProcStat], root: int) -> float:
+    """CPU seconds so far of the live process tree under ``root`` (``root`` included) and of
+    every child its processes have reaped (0 once ``root`` is gone).
+
+    A reaped child's CPU, its own reaped children's included, moves to its parent's
+    ``children_cpu_s``; live processes' own and reaped figures never overlap.
+    """
+    children: dict[int, list[int]] = {}
+    for pid, stat in table.items():
+        children.setdefault(stat.parent, []).append(pid)
+    total, todo = 0.0, [root] if root in table else []
+    while todo:
+        pid = todo.pop()
+        total += table[pid].cpu_s + table[pid].children_cpu_s
+        todo += children.get(pid, [])
+    return total
+
+
+def stack_cpu_seconds(roots: Mapping[str, int] | None = None) -> dict[str, float]:
+    """CPU seconds so far of each stack server: of the process tree of each ``roots`` entry
+    (label → pid), or without roots of every process named as in :data:`STACK_SERVERS`."""
+    table = processes()
+    if roots is None:
+        return cpu_by_name(table, STACK_SERVERS)
+    return {label: tree_cpu_seconds(table, pid) for label, pid in roots.items()}
 
 
 def reaped_children_cpu_seconds() -> float:
@@ -109,18 +132,21 @@ class CpuMeter:
 
     stack: dict[str, float]
     wall: float
+    roots: Mapping[str, int] | None = field(default=None)
 
     @classmethod
-    def start(cls) -> CpuMeter:
-        """Take the starting figures."""
-        return cls(stack_cpu_seconds(), time.monotonic())
+    def start(cls, roots: Mapping[str, int] | None = None) -> CpuMeter:
+        """Take the starting figures (of the servers ``roots`` names, label → pid: see
+        :func:`stack_cpu_seconds`)."""
+        roots = roots or None
+        return cls(stack_cpu_seconds(roots), time.monotonic(), roots)
 
     def stop(self, consumer_cpu_s: float | None, publisher_cpu_s: float = 0.0) -> dict[str, float]:
         """CPU seconds of each part since :meth:`start`, the phase's wall time, and how many
         cores they kept busy on average (``busy_cores``)."""
         wall = time.monotonic() - self.wall
-        stack = stack_cpu_seconds()
-        parts = {name: stack[name] - self.stack.get(name, 0.0) for name in STACK_SERVERS}
+        stack = stack_cpu_seconds(self.roots)
+        parts = {name: stack[name] - self.stack.get(name, 0.0) for name in self.stack}
         parts["consumer"] = consumer_cpu_s or 0.0
         parts["publisher"] = publisher_cpu_s
         result = {name: round(value, 2) for name, value in parts.items()}

@@ -35,7 +35,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from bench.harness.results import earlier, load, relative
-from bench.harness.stack import private_stack
+from bench.harness.stack import private_stack, server_pids
 from bench.ingest import report
 from bench.ingest.consumers import Workload
 from bench.ingest.modes import ModeRun
@@ -115,7 +115,9 @@ async def _run_on(
             live, backlog = _workloads(info.mqtt_url, options, MODES[mode])
             if mode == modes[0]:
                 await register_cameras(pool, live.camera_ids())
-            run = ModeRun(info, workdir, pool, redis, live, backlog, mode, replica_counts)
+            run = ModeRun(
+                info, workdir, pool, redis, live, backlog, mode, replica_counts, server_pids(info)
+            )
             results[mode] = await run.measure()
     finally:
         await pool.close()

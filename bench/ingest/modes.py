@@ -20,7 +20,7 @@ consumer run also records where the box's CPU went (:mod:`bench.harness.cpu`).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,8 @@ class ModeRun:
     backlog_workload: Workload
     mode: str
     replica_counts: tuple[int, ...] = (1,)
+    servers: dict[str, int] = field(default_factory=dict)
+    """The stack's server pids by CPU label (:func:`bench.harness.stack.server_pids`)."""
 
     @property
     def drain_timeout_s(self) -> float:
@@ -101,7 +103,7 @@ class ModeRun:
     async def live_bare(self, group: str) -> dict[str, Any]:
         """The bare subscriber while camsim publishes (its session ends with it)."""
         subscriber = BareSubscriber(self.info.mqtt_url, group)
-        meter = CpuMeter.start()
+        meter = CpuMeter.start(self.servers)
         async with subscriber.running():
             camsim = await run_camsim(self.workload, self.workdir, f"live-bare-{self.mode}")
             await subscriber.wait_quiet(camsim["events_acked"], self.drain_timeout_s)
@@ -114,7 +116,7 @@ class ModeRun:
         broker would queue the next live runs for them)."""
         await self._reset()
         service = self._ingest("live", replicas)
-        meter = CpuMeter.start()
+        meter = CpuMeter.start(self.servers)
         async with service.running():
             tag = f"live-ingest-{self.mode}-x{replicas}"
             camsim = await run_camsim(self.workload, self.workdir, tag)
@@ -137,7 +139,7 @@ class ModeRun:
     async def drain_bare(self, group: str, backlog: dict[str, Any]) -> dict[str, Any]:
         """The bare subscriber takes over its session and drains the backlog."""
         subscriber = BareSubscriber(self.info.mqtt_url, group, resume=True)
-        meter = CpuMeter.start()
+        meter = CpuMeter.start(self.servers)
         async with subscriber.running():
             await subscriber.wait_quiet(backlog["events_acked"], self.drain_timeout_s)
         return _bare_result(subscriber, backlog, meter)
@@ -147,7 +149,7 @@ class ModeRun:
         purged. The rows of the last drain stay for the psql and INSERT baselines."""
         await self._reset()
         service = self._ingest("backlog", replicas)
-        meter = CpuMeter.start()
+        meter = CpuMeter.start(self.servers)
         async with service.running(wait_ready=False):
             drained = await service.wait_quiet(backlog["events_acked"], self.drain_timeout_s)
         result = await self._ingest_result(service, backlog, drained, meter)
