@@ -48,7 +48,7 @@ fmt: venv ## format the code with ruff
 	$(VENV)/bin/ruff format $(SRC)
 	$(VENV)/bin/ruff check --fix $(SRC)
 
-bench: venv ## run the benchmarks (results in bench/results/)
+bench: venv ## run the benchmarks (each run: bench/results/<name>/<time>.json, docs/benchmarks.md)
 	$(PY) -m bench.run
 
 BENCH_ARGS ?=

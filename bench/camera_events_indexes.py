@@ -8,8 +8,9 @@ saves where it matters, on one private durable stack: the same ``camera_events``
 events decoded by the ingest's decoder, batches of 50 per message) are COPY'd in
 transactions of 5,000 rows, as the ingest's writer does, alternately at revision 0002 and at
 0003 (the real migrations, down and up), ``--rounds`` times. For each load it reports
-PostgreSQL's CPU per row (all its processes, :mod:`bench.ingest_cpu`), this client's CPU per
-row, and rows per second; then the medians per layout.
+PostgreSQL's CPU per row (all its processes, :mod:`bench.harness.cpu`), this client's CPU per
+row, and rows per second; then the medians per layout. Each run writes
+bench/results/camera_events_indexes/<UTC time>.json (``--results-dir`` elsewhere).
 """
 
 from __future__ import annotations
@@ -17,21 +18,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
+import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 
 from bench.decode_micro import CAMERAS, Registry, build_messages
-from bench.ingest_cpu import stack_cpu_seconds
+from bench.harness.cpu import stack_cpu_seconds
+from bench.harness.results import add_results_argument, write_result
+from bench.harness.stack import private_stack, server_pids
 from vigil_ingest.decode import decode
 from vigil_migrations import downgrade, upgrade
 from vigil_runtime.db import create_pool
-from vigil_runtime.stack import LocalStack
 from vigil_schema.tables import CAMERA_EVENTS
 
 LAYOUTS = {"0002 (dedup key + camera_ts index)": "0002", "0003 (dedup key leads)": "0003"}
@@ -60,23 +61,29 @@ async def _copy(pool: asyncpg.Pool, rows: Sequence[tuple[Any, ...]]) -> None:
                 )
 
 
-async def load_once(pool: asyncpg.Pool, rows: Sequence[tuple[Any, ...]]) -> dict[str, float]:
+async def load_once(
+    pool: asyncpg.Pool, rows: Sequence[tuple[Any, ...]], servers: dict[str, int]
+) -> dict[str, float]:
     """Empty the table (partitions kept), checkpoint, load ``rows``; the costs per row."""
     async with pool.acquire() as conn:
         await conn.execute("TRUNCATE camera_events")
         await conn.execute("CHECKPOINT")
-    pg_before, cpu_before = stack_cpu_seconds()["postgres"], time.process_time()
+    pg_before, cpu_before = stack_cpu_seconds(servers)["postgres"], time.process_time()
     started = time.perf_counter()
     await _copy(pool, rows)
     elapsed = time.perf_counter() - started
     return {
-        "postgres_us_per_row": (stack_cpu_seconds()["postgres"] - pg_before) / len(rows) * 1e6,
+        "postgres_us_per_row": (stack_cpu_seconds(servers)["postgres"] - pg_before)
+        / len(rows)
+        * 1e6,
         "client_us_per_row": (time.process_time() - cpu_before) / len(rows) * 1e6,
         "rows_per_s": len(rows) / elapsed,
     }
 
 
-async def measure(url: str, rows: list[tuple[Any, ...]], rounds: int) -> dict[str, Any]:
+async def measure(
+    url: str, rows: list[tuple[Any, ...]], rounds: int, servers: dict[str, int]
+) -> dict[str, Any]:
     """Alternate the layouts ``rounds`` times; every load and the medians per layout."""
     loads: dict[str, list[dict[str, float]]] = {name: [] for name in LAYOUTS}
     for _ in range(rounds):
@@ -88,7 +95,7 @@ async def measure(url: str, rows: list[tuple[Any, ...]], rounds: int) -> dict[st
                 async with pool.acquire() as conn:
                     await conn.execute("TRUNCATE camera_events")
                 await _copy(pool, rows[:BATCH_ROWS])  # creates the partitions
-                loads[name].append(await load_once(pool, rows))
+                loads[name].append(await load_once(pool, rows, servers))
             finally:
                 await pool.close()
     medians = {
@@ -100,14 +107,10 @@ async def measure(url: str, rows: list[tuple[Any, ...]], rounds: int) -> dict[st
 
 async def _main(args: argparse.Namespace) -> dict[str, Any]:
     rows = event_rows(args.events)
-    with tempfile.TemporaryDirectory(prefix="vigil-bench-indexes-") as tmp:
-        stack = LocalStack(Path(tmp) / "stack", durable=True)
-        info = stack.up()
-        try:
-            upgrade(info.database_url)
-            return await measure(info.database_url, rows, args.rounds)
-        finally:
-            stack.down(purge=True)
+    async with private_stack("indexes") as (info, _):
+        result = await measure(info.database_url, rows, args.rounds, server_pids(info))
+    parameters = {"events": args.events, "rounds": args.rounds, "batch_rows": BATCH_ROWS}
+    return {"parameters": parameters, **result, "summary": result["medians"]}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,7 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000, help="rows per load")
     parser.add_argument("--rounds", type=int, default=3, help="loads per layout, alternated")
-    result = asyncio.run(_main(parser.parse_args(argv)))
+    add_results_argument(parser)
+    args = parser.parse_args(argv)
+    result = asyncio.run(_main(args))
     print(f"{result['rows']:,} rows per load; PostgreSQL µs/row and rows/s of each load:")
     for name, loads in result["loads"].items():
         each = ", ".join(
@@ -125,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("medians:")
     for name, median in result["medians"].items():
         print(f"  {name}: {median}")
+    path = write_result("camera_events_indexes", result, args.results_dir)
+    print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

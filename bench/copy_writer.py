@@ -11,6 +11,8 @@ the same run, each repeated and the median kept:
 * ``naive_insert``: one ``INSERT`` and commit per row (on fewer rows; it is slow).
 
 Rows are counted after each measurement, so a lost or duplicated row fails the benchmark.
+Each run writes bench/results/copy_writer/<UTC time>.json (``python -m bench.run
+copy_writer``); :func:`render` makes the COPY writer block of docs/benchmarks.md from it.
 """
 
 from __future__ import annotations
@@ -30,11 +32,11 @@ from typing import Any
 
 import asyncpg
 
-from vigil_migrations import upgrade
+from bench.harness.results import relative
+from bench.harness.stack import private_stack
 from vigil_runtime.copy_writer import CopyWriter
 from vigil_runtime.db import create_pool
 from vigil_runtime.partitions import PartitionHelper
-from vigil_runtime.stack import LocalStack
 from vigil_schema.tables import CAMERA_EVENTS
 
 CAMERA = "bench-cam"
@@ -139,17 +141,12 @@ async def _median_rate(
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
-        stack = LocalStack(Path(tmp), durable=True)
-        info = stack.up()
-        try:
-            return await _run_on(info.database_url, args)
-        finally:
-            stack.down(purge=True)
+    """Every method on a private durable stack; the result (``bench.run`` API)."""
+    async with private_stack("copy-writer") as (info, _):
+        return await _run_on(info.database_url, args)
 
 
 async def _run_on(url: str, args: argparse.Namespace) -> dict[str, Any]:
-    upgrade(url)
     pool = await create_pool(url, min_size=1, max_size=4)
     try:
         await pool.execute("INSERT INTO cameras (id, name) VALUES ($1, 'benchmark camera')", CAMERA)
@@ -171,3 +168,37 @@ async def _run_on(url: str, args: argparse.Namespace) -> dict[str, Any]:
         "copy_writer_vs_naive_insert": round(writer / results["naive_insert"]["rows_per_s"], 1),
     }
     return {"results": results, "summary": summary}
+
+
+_METHODS = {
+    "psql_copy": "psql `\\copy`",
+    "asyncpg_copy": "asyncpg `copy_records_to_table`",
+    "copy_writer": "`CopyWriter`",
+    "naive_insert": "naive INSERT + commit per row",
+}
+
+
+def render(result: dict[str, Any], path: Path) -> str:
+    """The docs' COPY writer block for the results file ``path`` (``result``)."""
+    results, summary = result["results"], result["summary"]
+    rows, repeat = results["copy_writer"]["rows"], len(results["copy_writer"]["seconds"])
+    machine = result.get("machine", {})
+    when = datetime.fromisoformat(result["at"])
+    source = relative(path)
+    lines = [
+        f"Last run: [`{source}`](../{source}), {when:%Y-%m-%d %H:%M} UTC, {rows:,} rows, "
+        f"{'one repetition' if repeat == 1 else f'median of {repeat} repetitions'}, "
+        f"{machine.get('cpus', '?')} cores:",
+        "",
+        "| method | rows/s | COPY writer relative to it |",
+        "|---|--:|--:|",
+    ]
+    for name, label in _METHODS.items():
+        if name == "copy_writer":
+            relative_cell = "1"
+        elif name == "naive_insert":
+            relative_cell = f"{summary['copy_writer_vs_naive_insert']} × faster"
+        else:
+            relative_cell = str(summary[f"copy_writer_vs_{name}"])
+        lines.append(f"| {label} | {results[name]['rows_per_s']:,} | {relative_cell} |")
+    return "\n".join(lines)

@@ -1,6 +1,6 @@
 """CPU cost of the ingest's decode step per event, without MQTT, PostgreSQL or Redis.
 
-``python -m bench.decode_micro [--messages-events 20000] [--repeat 7] [--json out.json]``
+``python -m bench.decode_micro [--events 20000] [--repeat 7] [--results-dir DIR]``
 
 Payloads come from camsim's :class:`~vigil_tools.camsim.feed.CameraFeed` (the same builder the
 load tests publish with: tracked objects, motion regions, scene changes), for single-event
@@ -13,7 +13,8 @@ messages and batches of 50. For each shape it times, in CPU seconds of this proc
   (:func:`vigil_runtime.db._encode_jsonb`), as the binary COPY does.
 
 Each measurement is repeated; the report gives the minimum and the median in µs per event
-(the minimum is the least disturbed by other work on a shared machine).
+(the minimum is the least disturbed by other work on a shared machine). Each run writes
+bench/results/decode_micro/<UTC time>.json (``--results-dir`` elsewhere).
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ import gc
 import json
 import random
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench.harness.results import add_results_argument, write_result
 from vigil_ingest.decode import Decoded, decode
 from vigil_ingest.registry import CameraInfo
 from vigil_runtime import db
@@ -153,16 +156,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000, help="events per measurement")
     parser.add_argument("--repeat", type=int, default=7, help="repetitions per measurement")
-    parser.add_argument("--json", help="also write the results to this file")
+    add_results_argument(parser)
     args = parser.parse_args(argv)
     results = {f"batch{batch}": measure(batch, args.events, args.repeat) for batch in (1, 50)}
     print(f"{'shape':<8} {'stage':<7} {'min µs/ev':>10} {'median µs/ev':>13}")
     for shape, stages in results.items():
         for stage, numbers in stages.items():
             print(f"{shape:<8} {stage:<7} {numbers['min_us']:>10.2f} {numbers['median_us']:>13.2f}")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as file:
-            json.dump(results, file, indent=2)
+    parameters = {"events": args.events, "repeat": args.repeat, "cameras": CAMERAS}
+    result = {"parameters": parameters, "results": results, "summary": results}
+    print(f"wrote {write_result('decode_micro', result, args.results_dir)}", file=sys.stderr)
     return 0
 
 

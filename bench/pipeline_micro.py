@@ -15,6 +15,7 @@ It prints µs of CPU per message and per event (median over the repetitions), to
 without decode. Unlike ``bench.ingest`` (wall-clock rates of the whole box, the service as
 a child process), this isolates the ingest's own CPU, which is what a shared two-core box
 can measure reproducibly. ``--profile`` records the drains with py-spy (speedscope format).
+Each run writes bench/results/pipeline_micro/<UTC time>.json (``--results-dir`` elsewhere).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -35,21 +35,22 @@ from typing import Any
 import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 
-from bench.ingest_bare import purge_session
-from bench.ingest_db import register_cameras, reset_tables
-from bench.ingest_procs import Workload, run_camsim
+from bench.harness.results import add_results_argument, write_result
+from bench.harness.stack import private_stack
+from bench.ingest.bare import purge_session
+from bench.ingest.consumers import Workload, run_camsim
+from bench.ingest.rows import register_cameras, reset_tables
 from vigil_ingest.decode import Decoded, Rejected
 from vigil_ingest.main import link_config, make_decoder
 from vigil_ingest.mqtt_link import Inbound, MqttLink
 from vigil_ingest.pipeline import Pipeline
 from vigil_ingest.registry import CameraRegistry
 from vigil_ingest.settings import IngestSettings
-from vigil_migrations import upgrade
 from vigil_runtime.db import create_pool
 from vigil_runtime.gc_tuning import tune_gc
 from vigil_runtime.logging import configure_logging
 from vigil_runtime.redis_client import open_redis
-from vigil_runtime.stack import LocalStack, StackInfo
+from vigil_runtime.stack import StackInfo
 
 CLIENT_ID = "bench-pipeline-micro"
 POLL_S = 0.05
@@ -173,35 +174,30 @@ def _stop_py_spy(spy: subprocess.Popen[bytes] | None) -> None:
         spy.wait(30)
 
 
-async def _main(args: argparse.Namespace) -> None:
+async def _main(args: argparse.Namespace) -> dict[str, Any]:
     configure_logging("WARNING", "bench")
-    with tempfile.TemporaryDirectory(prefix="vigil-bench-micro-") as tmp:
-        workdir = Path(args.stack_dir or tmp)
-        stack = LocalStack(workdir / "stack")
-        info = stack.up()
+    keep = Path(args.stack_dir) if args.stack_dir else None
+    async with private_stack("micro", keep=keep) as (info, workdir):
         os.environ.update(info.env())
+        pool = await create_pool(info.database_url, min_size=1, max_size=4)
+        redis = open_redis(info.redis_url)
         try:
-            upgrade(info.database_url)
-            pool = await create_pool(info.database_url, min_size=1, max_size=4)
-            redis = open_redis(info.redis_url)
-            try:
-                ids = [f"bench-{index:03d}" for index in range(1, args.cameras + 1)]
-                await register_cameras(pool, ids)
-                reps = [
-                    await _one_rep(info, workdir, pool, redis, args, rep)
-                    for rep in range(args.reps)
-                ]
-            finally:
-                await pool.close()
-                await redis.aclose()
+            ids = [f"bench-{index:03d}" for index in range(1, args.cameras + 1)]
+            await register_cameras(pool, ids)
+            reps = [
+                await _one_rep(info, workdir, pool, redis, args, rep) for rep in range(args.reps)
+            ]
         finally:
-            if not args.stack_dir:
-                stack.down(purge=True)
+            await pool.close()
+            await redis.aclose()
     for rep in reps:
         print({key: round(value, 2) for key, value in rep.items()})
     keys = ("cpu_us_per_message", "cpu_us_per_event", "decode_us_per_message",
             "other_us_per_message")  # fmt: skip
-    print("median", {key: round(statistics.median(r[key] for r in reps), 2) for key in keys})
+    median = {key: round(statistics.median(r[key] for r in reps), 2) for key in keys}
+    print("median", median)
+    parameters = {"messages": args.messages, "batch": args.batch, "cameras": args.cameras}
+    return {"parameters": parameters, "reps": reps, "summary": median}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -213,9 +209,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--profile", help="py-spy speedscope output file")
     parser.add_argument("--stack-dir", help="keep the stack here between runs (reused)")
+    add_results_argument(parser)
     args = parser.parse_args(argv)
     tune_gc(IngestSettings().gc_gen0_threshold)  # as service_main does for vigil-ingest
-    asyncio.run(_main(args))
+    result = asyncio.run(_main(args))
+    print(f"wrote {write_result('pipeline_micro', result, args.results_dir)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

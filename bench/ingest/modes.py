@@ -14,23 +14,30 @@
 
 After each ingest run the rows are counted against the events the broker acknowledged to
 camsim (lost, duplicated) and against the ``vigil:events`` stream entries (fan-out). Each
-consumer run also records where the box's CPU went (:mod:`bench.ingest_cpu`).
+consumer run also records where the box's CPU went (:mod:`bench.harness.cpu`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
 
-from bench.ingest_bare import purge_session
-from bench.ingest_cpu import CpuMeter
-from bench.ingest_db import measure_naive, measure_psql_copy, reset_tables, verify_rows
-from bench.ingest_procs import BareSubscriber, IngestProcess, Workload, run_camsim
+from bench.harness.cpu import CpuMeter
+from bench.harness.processes import ServiceReplicas
+from bench.ingest.bare import purge_session
+from bench.ingest.consumers import (
+    BareSubscriber,
+    Workload,
+    ingest_client_ids,
+    ingest_service,
+    run_camsim,
+)
+from bench.ingest.rows import measure_naive, measure_psql_copy, reset_tables, verify_rows
 from vigil_runtime.stack import StackInfo
 from vigil_schema.streams import EVENTS
 
@@ -47,6 +54,8 @@ class ModeRun:
     backlog_workload: Workload
     mode: str
     replica_counts: tuple[int, ...] = (1,)
+    servers: dict[str, int] = field(default_factory=dict)
+    """The stack's server pids by CPU label (:func:`bench.harness.stack.server_pids`)."""
 
     @property
     def drain_timeout_s(self) -> float:
@@ -94,7 +103,7 @@ class ModeRun:
     async def live_bare(self, group: str) -> dict[str, Any]:
         """The bare subscriber while camsim publishes (its session ends with it)."""
         subscriber = BareSubscriber(self.info.mqtt_url, group)
-        meter = CpuMeter.start()
+        meter = CpuMeter.start(self.servers)
         async with subscriber.running():
             camsim = await run_camsim(self.workload, self.workdir, f"live-bare-{self.mode}")
             await subscriber.wait_quiet(camsim["events_acked"], self.drain_timeout_s)
@@ -107,7 +116,7 @@ class ModeRun:
         broker would queue the next live runs for them)."""
         await self._reset()
         service = self._ingest("live", replicas)
-        meter = CpuMeter.start()
+        meter = CpuMeter.start(self.servers)
         async with service.running():
             tag = f"live-ingest-{self.mode}-x{replicas}"
             camsim = await run_camsim(self.workload, self.workdir, tag)
@@ -130,7 +139,7 @@ class ModeRun:
     async def drain_bare(self, group: str, backlog: dict[str, Any]) -> dict[str, Any]:
         """The bare subscriber takes over its session and drains the backlog."""
         subscriber = BareSubscriber(self.info.mqtt_url, group, resume=True)
-        meter = CpuMeter.start()
+        meter = CpuMeter.start(self.servers)
         async with subscriber.running():
             await subscriber.wait_quiet(backlog["events_acked"], self.drain_timeout_s)
         return _bare_result(subscriber, backlog, meter)
@@ -140,20 +149,22 @@ class ModeRun:
         purged. The rows of the last drain stay for the psql and INSERT baselines."""
         await self._reset()
         service = self._ingest("backlog", replicas)
-        meter = CpuMeter.start()
+        meter = CpuMeter.start(self.servers)
         async with service.running(wait_ready=False):
             drained = await service.wait_quiet(backlog["events_acked"], self.drain_timeout_s)
         result = await self._ingest_result(service, backlog, drained, meter)
         await self._purge(service)
         return result
 
-    async def _purge(self, service: IngestProcess) -> None:
-        for client_id in service.client_ids:
+    async def _purge(self, service: ServiceReplicas) -> None:
+        for client_id in ingest_client_ids(
+            self.ingest_client_id(service.replicas), service.replicas
+        ):
             await asyncio.to_thread(purge_session, self.info.mqtt_url, client_id)
 
-    def _ingest(self, phase: str, replicas: int) -> IngestProcess:
+    def _ingest(self, phase: str, replicas: int) -> ServiceReplicas:
         log = self.workdir / f"ingest-{self.mode}-x{replicas}-{phase}.log"
-        return IngestProcess(self.info.env(), log, self.ingest_client_id(replicas), replicas)
+        return ingest_service(self.info.env(), log, self.ingest_client_id(replicas), replicas)
 
     async def _reset(self) -> None:
         await reset_tables(self.pool)
@@ -161,7 +172,7 @@ class ModeRun:
 
     async def _ingest_result(
         self,
-        service: IngestProcess,
+        service: ServiceReplicas,
         camsim: dict[str, Any],
         drained: bool,
         meter: CpuMeter,
@@ -185,7 +196,7 @@ class ModeRun:
         verification |= {"event_messages_acknowledged": messages, "stream_entries": fanned_out}
         verification["ok"] = verification["ok"] and fanned_out >= messages
         return service.series.summary() | {
-            "replicas": len(service.client_ids),
+            "replicas": service.replicas,
             "verification": verification,
             "cpu_s": service.cpu_s,
             "startup_cpu_s": service.startup_cpu_s,

@@ -1,6 +1,6 @@
 """The broker ceiling of the ingest benchmark: a bare paho subscriber that only parses JSON.
 
-``python -m bench.ingest_bare --url mqtt://127.0.0.1:1883 --group bare``
+``python -m bench.ingest.bare --url mqtt://127.0.0.1:1883 --group bare``
 
 It subscribes like an ingest replica (MQTT v5, the same ``$share/<group>/...`` filters, QoS 1,
 the same Receive Maximum) but with paho's automatic PUBACK, and does nothing with a message

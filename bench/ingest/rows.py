@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 
 from bench.copy_writer import NAIVE_ROWS, measure_naive_insert
+from bench.harness.counting import count_keys
 from vigil_schema.tables import CAMERA_EVENTS, HEALTH_LOGS, HEALTH_METRICS, INGEST_REJECTS
 
 DEDUP_KEY = ("camera_id", "event_type", "frame_number", "ts")
@@ -45,12 +46,8 @@ async def verify_rows(pool: asyncpg.Pool, acknowledged: int) -> dict[str, Any]:
     dedup key (the unique index forbids them, this checks it independently). ``extra``
     would be rows nobody published.
     """
-    key = ", ".join(DEDUP_KEY)
-    row = await pool.fetchrow(
-        f"SELECT count(*) AS rows, count(DISTINCT ({key})) AS keys FROM camera_events"
-    )
+    rows, keys = await count_keys(pool, CAMERA_EVENTS.name, DEDUP_KEY)
     rejects = await pool.fetchval("SELECT count(*) FROM ingest_rejects")
-    rows, keys = int(row["rows"]), int(row["keys"])
     return {
         "acknowledged_events": acknowledged,
         "rows": rows,

@@ -1,14 +1,11 @@
-"""The ingest benchmark's summary (ratios, targets) and its table in docs/benchmarks.md."""
+"""The ingest benchmark's summary (ratios, targets) and its block in docs/benchmarks.md."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-BEGIN = "<!-- bench-ingest:begin (written by `make bench-ingest`) -->"
-END = "<!-- bench-ingest:end -->"
+from bench.ingest.history import history_table
 
 SINGLE_VS_BARE_TARGET = 0.8
 BATCH_RATE_TARGET = 50_000
@@ -121,18 +118,18 @@ def _modes(summary: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [(mode, row) for mode, row in summary.items() if mode != "targets"]
 
 
-def render_section(result: dict[str, Any]) -> str:
-    """The markdown of the ingest results (between the markers)."""
+def render(result: dict[str, Any], source: str, earlier: list[tuple[str, dict[str, Any]]]) -> str:
+    """The markdown of the docs' ingest block: the run of ``result`` (read from the results
+    file ``source``, a repository path) in full, then every run (``earlier`` and this one)
+    side by side."""
     params = result["parameters"]
     summary = result["summary"]
-    when = datetime.fromisoformat(result["at"]) if "at" in result else datetime.now(UTC)
+    when = datetime.fromisoformat(result["at"])
     pace = ", ".join(f"{mode} {label}" for mode, label in params["live_publisher"].items())
     lines = [
-        BEGIN,
-        "",
-        f"Last run: {when:%Y-%m-%d %H:%M} UTC, {params['cameras']} cameras, "
-        f"live camsim runs of {params['duration_s']:g} s ({pace}), backlogs of "
-        f"{params['backlog_events']:,} events, QoS 1, durable stack (fsync on). "
+        f"Last run: [`{source}`](../{source}), {when:%Y-%m-%d %H:%M} UTC{_commit(result)}, "
+        f"{params['cameras']} cameras, live camsim runs of {params['duration_s']:g} s ({pace}), "
+        f"backlogs of {params['backlog_events']:,} events, QoS 1, durable stack (fsync on). "
         "Events per second; *xN*: N ingest replicas on one shared subscription.",
         "",
         *_live_table(summary),
@@ -155,8 +152,16 @@ def render_section(result: dict[str, Any]) -> str:
         if "best" in target:
             verdict += f" (best {target['best']:,} with x{target['replicas']})"
         lines.append(f"- `{name}`: {verdict}")
-    lines += ["", END]
+    lines += ["", *history_table([*earlier, (source, result)])]
     return "\n".join(lines)
+
+
+def _commit(result: dict[str, Any]) -> str:
+    commit = (result.get("code") or {}).get("commit")
+    if not commit:
+        return ""
+    dirty = " with uncommitted changes" if result["code"].get("dirty") else ""
+    return f", commit {commit[:7]}{dirty}"
 
 
 def _live_table(summary: dict[str, Any]) -> list[str]:
@@ -227,16 +232,3 @@ def _cpu_table(summary: dict[str, Any]) -> list[str]:
                 cpu = ingest["cpu_us_per_event"][phase]
                 lines.append(row_of(mode, phase, f"ingest x{replicas}", cpu))
     return lines
-
-
-def update_docs(result: dict[str, Any], path: Path = DOCS) -> None:
-    """Replace the generated block of the ingest section (or append the section)."""
-    block = render_section(result)
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if BEGIN in text and END in text:
-        head, _, rest = text.partition(BEGIN)
-        _, _, tail = rest.partition(END)
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n## Ingest (`make bench-ingest`)\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")

@@ -3,7 +3,7 @@
 One private local stack (durable: fsync on) in a temporary folder, migrated, 100 cameras
 registered. For each mode (one event per message, then batches of 50), in the same run:
 
-* ``bare``: :mod:`bench.ingest_bare`, a paho subscriber that only ``json.loads`` each
+* ``bare``: :mod:`bench.ingest.bare`, a paho subscriber that only ``json.loads`` each
   payload: the broker (and publisher) ceiling;
 * ``ingest``: the real ``vigil-ingest`` console script, default settings (validation, COPY,
   Redis fan-out, ack after commit), as 1 and as 2 replicas on one shared subscription
@@ -14,34 +14,34 @@ registered. For each mode (one event per message, then batches of 50), in the sa
 each measured **live** (``vigil-camsim`` publishing for the duration: unpaced with single
 events, at ``--batch-rate`` with batches) and on a **backlog** (a fixed number of events
 queued at the broker for the offline consumer, then drained alone); see
-:mod:`bench.ingest_modes`. Then, with the rows the ingest stored:
+:mod:`bench.ingest.modes`. Then, with the rows the ingest stored:
 
 * ``psql_copy``: exported and loaded back with ``psql \\copy``;
 * ``naive_insert``: one INSERT and commit per row, for a subset.
 
 Rates are sustained rates (between 5 % and 95 % of each consumer's final count; see
-:mod:`bench.ingest_series`). ``python -m bench.ingest --duration 10`` for a quick try.
-Results go to bench/results/ingest.json and the ingest section of docs/benchmarks.md.
+:mod:`bench.harness.counting`). ``python -m bench.ingest --duration 10`` for a quick try.
+Each run writes bench/results/ingest/<UTC time>.json; :func:`render` makes the ingest block
+of docs/benchmarks.md from it.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
 
-from bench.ingest_db import register_cameras
-from bench.ingest_modes import ModeRun
-from bench.ingest_procs import Workload
-from bench.ingest_report import summarize, update_docs
-from vigil_migrations import upgrade
+from bench.harness.results import earlier, load, relative
+from bench.harness.stack import private_stack, server_pids
+from bench.ingest import report
+from bench.ingest.consumers import Workload
+from bench.ingest.modes import ModeRun
+from bench.ingest.rows import register_cameras
 from vigil_runtime.db import create_pool
-from vigil_runtime.stack import LocalStack, StackInfo
+from vigil_runtime.stack import StackInfo
 
 MODES = {"single": 1, "batch50": 50}
 """Mode name → events per MQTT message."""
@@ -92,22 +92,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     unknown = set(modes) - set(MODES)
     if unknown:
         raise SystemExit(f"unknown mode(s) {sorted(unknown)}; choose from {list(MODES)}")
-    with tempfile.TemporaryDirectory(prefix="vigil-bench-ingest-") as tmp:
-        workdir = Path(tmp)
-        stack = LocalStack(workdir / "stack", durable=True)
-        info = stack.up()
-        try:
-            result = await _run_on(info, workdir, options, modes)
-        finally:
-            stack.down(purge=True)
-    update_docs(result)
-    return result
+    async with private_stack("ingest") as (info, workdir):
+        return await _run_on(info, workdir, options, modes)
+
+
+def render(result: dict[str, Any], path: Path) -> str:
+    """The docs' ingest block for the results file ``path`` (``result``), with every run
+    before it in the same folder."""
+    runs = [(relative(other), load(other)) for other in earlier(path)]
+    return report.render(result, relative(path), runs)
 
 
 async def _run_on(
     info: StackInfo, workdir: Path, options: argparse.Namespace, modes: list[str]
 ) -> dict[str, Any]:
-    upgrade(info.database_url)
     replica_counts = _replica_counts(options.replicas)
     pool = await create_pool(info.database_url, min_size=1, max_size=4)
     redis = aioredis.Redis.from_url(info.redis_url)
@@ -117,7 +115,9 @@ async def _run_on(
             live, backlog = _workloads(info.mqtt_url, options, MODES[mode])
             if mode == modes[0]:
                 await register_cameras(pool, live.camera_ids())
-            run = ModeRun(info, workdir, pool, redis, live, backlog, mode, replica_counts)
+            run = ModeRun(
+                info, workdir, pool, redis, live, backlog, mode, replica_counts, server_pids(info)
+            )
             results[mode] = await run.measure()
     finally:
         await pool.close()
@@ -134,7 +134,7 @@ async def _run_on(
         "qos": 1,
         "durable_stack": True,
     }
-    return {"parameters": parameters, "results": results, "summary": summarize(results)}
+    return {"parameters": parameters, "results": results, "summary": report.summarize(results)}
 
 
 def _replica_counts(text: str) -> tuple[int, ...]:
@@ -162,14 +162,3 @@ def _workloads(url: str, options: argparse.Namespace, batch: int) -> tuple[Workl
     messages = -(-options.backlog_events // batch)
     backlog = replace(live, fps=0.0, count=messages, duration_s=max(600.0, options.duration))
     return live, backlog
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m bench.ingest [--duration S] ...``: this benchmark through ``bench.run``."""
-    from bench.run import main as run_main
-
-    return run_main(["ingest", *(argv if argv is not None else sys.argv[1:])])
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
