@@ -324,6 +324,11 @@ class FleetRun:
     def stop(self) -> None:
         self.fleet.stop()
 
+    @property
+    def running(self) -> bool:
+        """Whether the fleet is still publishing (or draining)."""
+        return self._thread.is_alive()
+
     def result(self, timeout_s: float = 60.0) -> dict[str, Any]:
         """Wait for the fleet to finish; its summary (``vigil-camsim``'s JSON)."""
         self._thread.join(timeout_s)
@@ -378,11 +383,19 @@ class PrivateStack:
         """Stop server ``name`` (``postgres``, ``redis`` or ``mqtt``) the way the launcher
         does (pg_ctl stop -m fast; SIGTERM for Mosquitto, which saves its sessions), keep
         it down ``down_s`` seconds, then start it again on the same port."""
+        self.stop(name)
+        time.sleep(down_s)
+        self.start()
+
+    def stop(self, name: str) -> None:
+        """Stop server ``name`` as :meth:`restart` does, until :meth:`start`."""
         data_dir = self.stack.data_dir
         state = ServerState.load(data_dir / name / "state.json")
         assert state is not None, f"no {name} in the private stack"
         make_server(name, data_dir, state.backend, durable=False).stop(state)
-        time.sleep(down_s)
+
+    def start(self) -> None:
+        """Start the stopped servers again, on their ports."""
         info = self.stack.up()
         assert info.env() == self.info.env(), "the restarted stack changed its URLs"
 

@@ -324,3 +324,68 @@ async def test_no_ack_while_redis_is_down_then_all_acked(
     finally:
         await server.stop()
         await client.aclose()
+
+
+def _frame_msg(camera: str, number: int, size: int) -> Inbound:
+    """A frame of ``size`` bytes: a minimal JPEG and zero padding (which decoding accepts)."""
+    ts = datetime.now(UTC).isoformat()
+    payload = JPEG + b"\x00" * (size - len(JPEG))
+    properties = (("ts", ts), ("frame_number", str(number)))
+    return Inbound(f"vigil/cameras/{camera}/frames", payload, properties, received_at=time.time())
+
+
+async def test_reading_pauses_on_bytes_before_the_count_mark(
+    pg_pool: Any, database_url: str, make: Callable[..., Harness]
+) -> None:
+    """Frames of 256 KiB: reading pauses at 2 MiB held (the 7th frame) although the count
+    mark (1,000 messages) is far; it resumes once the bytes held are back under the low mark."""
+    from vigil_ingest.metrics import QUEUE_BYTES
+
+    harness = make(queue_high_water_bytes=2 * 1024 * 1024, queue_low_water_bytes=1024 * 1024)
+    blocker = await asyncpg.connect(database_url)
+    try:
+        lock = blocker.transaction()
+        await lock.start()
+        await blocker.execute("LOCK TABLE frame_metadata IN ACCESS EXCLUSIVE MODE")
+        for n in range(6):  # 6 x (256 + 64 + 4) KiB held (memory.held_bytes)
+            harness.pipeline.submit([_frame_msg("cam-1", n, 256 * 1024)])
+        assert harness.pauses == []
+        harness.pipeline.submit([_frame_msg("cam-1", 6, 256 * 1024)])
+        assert harness.pauses == ["pause"]
+        assert QUEUE_BYTES._value.get() >= 2 * 1024 * 1024
+        await asyncio.sleep(0.3)
+        assert harness.acks.acked == []
+        await lock.rollback()
+    finally:
+        await blocker.close()
+    await _until(lambda: len(harness.acks.acked) == 7)
+    assert harness.pauses == ["pause", "resume"]
+    assert QUEUE_BYTES._value.get() == 0
+    assert await _count(pg_pool, "frame_metadata") == 7
+
+
+async def test_fanout_groups_are_cut_at_the_byte_budget(
+    redis_client: aioredis.Redis, make: Callable[..., Harness], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """40 frames of 100 KiB with a 1 MiB budget per fan-out call: every call carries at
+    most 1 MiB of entries (9 frames with their envelopes), and all 40 reach the stream."""
+    from vigil_ingest.memory import fanout_bytes
+
+    harness = make(fanout_group_max_bytes=1024 * 1024, frames_maxlen=1000)
+    fanout = harness.pipeline._fanout
+    publish = fanout.publish
+    calls: list[list[int]] = []
+
+    async def recording(group: Any) -> None:
+        calls.append([sum(len(v) for item in d.entries for v in item.fields.values())
+                      for d in group])  # fmt: skip
+        await publish(group)
+
+    monkeypatch.setattr(fanout, "publish", recording)
+    harness.pipeline.submit([_frame_msg("cam-1", n, 100 * 1024) for n in range(40)])
+    await _until(lambda: len(harness.acks.acked) == 40)
+    assert sum(len(call) for call in calls) == 40
+    assert max(sum(fanout_bytes(100 * 1024) for _ in call) for call in calls) <= 1024 * 1024
+    assert max(sum(call) for call in calls) <= 1024 * 1024
+    assert max(len(call) for call in calls) == 1024 * 1024 // fanout_bytes(100 * 1024)
+    assert await redis_client.xlen(FRAMES) == 40

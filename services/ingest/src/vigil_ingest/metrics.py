@@ -27,6 +27,7 @@ __all__ = [
     "FRAMES_TRIMMED",
     "LAST_SEEN",
     "MESSAGES_RECEIVED",
+    "QUEUE_BYTES",
     "QUEUE_DEPTH",
     "READING_PAUSED",
     "REJECTED",
@@ -50,6 +51,10 @@ COMMIT_LAG = Histogram(
 )
 QUEUE_DEPTH = Gauge(
     "vigil_ingest_queue_depth", "Messages received but not yet acknowledged (queued or in flight)"
+)
+QUEUE_BYTES = Gauge(
+    "vigil_ingest_queue_bytes",
+    "Bytes held by messages received but not yet acknowledged (vigil_ingest.memory estimate)",
 )
 READING_PAUSED = Gauge("vigil_ingest_reading_paused", "1 while MQTT reading is paused")
 ACKS = Counter("vigil_ingest_acks_total", "Messages acknowledged after commit and fan-out")

@@ -372,6 +372,9 @@ class MqttLink:
             session_present=flags.session_present,
             protocol=self._config.protocol,
         )
+        # Subscribe on every connection, also when the broker says the session is present:
+        # Mosquitto before 2.0.12 restores a session across its own restart without its
+        # $share subscriptions (test_mosquitto_restart_with_the_shared_subscription_...).
         client.subscribe(subscribe_requests(self._config.subscriptions, self._config.protocol))
         conn.accepted = True
         conn.connack.set()

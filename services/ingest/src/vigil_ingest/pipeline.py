@@ -1,22 +1,25 @@
 """The ingest pipeline: queue → decode → COPY writers → (after commit) fan-out → ack.
 
 * :meth:`Pipeline.submit` (synchronous, called by ``MqttLink.on_messages``) queues messages
-  and pauses MQTT reading once ``queue_high_water`` messages are unacknowledged; reading
-  resumes at ``queue_low_water``.
+  and pauses MQTT reading once ``queue_high_water`` messages, or ``queue_high_water_bytes``
+  bytes (:func:`vigil_ingest.memory.held_bytes`), are unacknowledged; reading resumes once
+  both are back at ``queue_low_water`` / ``queue_low_water_bytes``.
 * One worker decodes the queue in arrival order and adds each message's rows to the
   writer of their table (``CopyWriter``; camera_events, frame_metadata and health_metrics
   take the ``ON CONFLICT DO NOTHING`` path when a redelivery hits their dedup key). A
   refused message becomes one ``ingest_rejects`` row.
 * Every message is tracked in arrival order until acknowledged. Once all its rows are
-  committed, the fan-out task takes the longest committed prefix, writes its stream entries
+  committed, the fan-out task takes the longest committed prefix (at most
+  ``fanout_group_max`` messages and ``fanout_group_max_bytes`` of entries), writes its entries
   and live state in one Redis pipeline, hands status reports to the liveness tracker, and
   only then acknowledges the messages, in order. A message is therefore never acknowledged
   before its rows are committed and its entries written; a crash before that means the
   broker redelivers it.
 * Backpressure: Redis down → the committed prefix waits and is retried with backoff (the
   readiness check fails meanwhile); PostgreSQL down → the writers buffer up to their bound
-  and then block the worker. Either way the tracked messages reach the high-water mark and
-  reading pauses; nothing is dropped.
+  and then block the worker. Either way the tracked messages reach a high-water mark (count
+  or bytes) and reading pauses; nothing is dropped. The bytes mark is what bounds memory
+  with large payloads (frames): docs/ingest.md "Memory" adds up what else is held.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from vigil_ingest.decode import (
     reject_row,
 )
 from vigil_ingest.fanout import Fanout
+from vigil_ingest.memory import fanout_bytes, held_bytes
 from vigil_ingest.metrics import (
     ACKS,
     ACKS_STALE,
@@ -48,6 +52,7 @@ from vigil_ingest.metrics import (
     FANOUT_FAILURES,
     LAST_SEEN,
     MESSAGES_RECEIVED,
+    QUEUE_BYTES,
     QUEUE_DEPTH,
     READING_PAUSED,
     REJECTED,
@@ -146,6 +151,7 @@ class Pipeline(Generic[M]):
             max_age_s=settings.batch_max_age_s, partitions=partitions,
         )  # fmt: skip
         self._queue: deque[M] = deque()
+        self._held = 0  # bytes held by the queued and tracked messages (memory.held_bytes)
         self._tracked: deque[_Tracked[M]] = deque()
         self._wake_worker = asyncio.Event()
         self._wake_fanout = asyncio.Event()
@@ -185,11 +191,19 @@ class Pipeline(Generic[M]):
         """
         if self._closing:
             return
-        self._queue.extend(batch)
+        queue, held = self._queue, self._held
+        for message in batch:
+            queue.append(message)
+            held += held_bytes(message.topic, len(message.payload))
+        self._held = held
         self._wake_worker.set()
         depth = self.depth
         QUEUE_DEPTH.set(depth)
-        if depth >= self._settings.queue_high_water and not self._paused:
+        QUEUE_BYTES.set(held)
+        settings = self._settings
+        if not self._paused and (
+            depth >= settings.queue_high_water or held >= settings.queue_high_water_bytes
+        ):
             self._set_paused(True)
 
     def _set_paused(self, paused: bool) -> None:
@@ -200,10 +214,20 @@ class Pipeline(Generic[M]):
             callback()
 
     def _maybe_resume(self) -> None:
-        depth = self.depth
+        depth, held, settings = self.depth, self._held, self._settings
         QUEUE_DEPTH.set(depth)
-        if self._paused and not self._closing and depth <= self._settings.queue_low_water:
+        QUEUE_BYTES.set(held)
+        if (
+            self._paused
+            and not self._closing
+            and depth <= settings.queue_low_water
+            and held <= settings.queue_low_water_bytes
+        ):
             self._set_paused(False)
+
+    def _release(self, messages: Iterable[M]) -> None:
+        """Uncount the bytes of messages acknowledged or dropped unacknowledged."""
+        self._held -= sum(held_bytes(m.topic, len(m.payload)) for m in messages)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -242,6 +266,7 @@ class Pipeline(Generic[M]):
         self._closing = True
         if self._pause is not None and not self._paused:
             self._set_paused(True)
+        self._release(self._queue)
         self._queue.clear()
         self._wake_worker.set()
         self._room.set()
@@ -341,10 +366,15 @@ class Pipeline(Generic[M]):
     # -- fan-out and acknowledgement -----------------------------------------------------
 
     def _committed_prefix(self) -> list[_Tracked[M]]:
+        """The committed messages at the head, up to the group's count and byte limits."""
         group: list[_Tracked[M]] = []
-        limit = self._settings.fanout_group_max
+        limit, budget = self._settings.fanout_group_max, self._settings.fanout_group_max_bytes
+        size = 0
         for tracked in self._tracked:
             if tracked.pending > 0 or len(group) >= limit:
+                break
+            size += fanout_bytes(len(tracked.inbound.payload))
+            if size > budget and group:
                 break
             group.append(tracked)
         return group
@@ -410,6 +440,7 @@ class Pipeline(Generic[M]):
             decoded = tracked.decoded
             if decoded is not None and decoded.state:
                 last_seen[decoded.camera_id] = tracked.inbound.received_at
+        self._release(tracked.inbound for tracked in group)
         ACKS.inc(acked)
         if acked < len(group):
             ACKS_STALE.inc(len(group) - acked)

@@ -14,6 +14,8 @@ from vigil_schema.mqtt import DEFAULT_MAX_EVENTS_PAYLOAD_BYTES, DEFAULT_MAX_FRAM
 from vigil_schema.streams import FRAMES_MAXLEN
 from vigil_schema.topics import FRIGATE_DEFAULT_PREFIX, SHARED_GROUP
 
+MIB = 1024 * 1024
+
 
 class IngestSettings(VigilSettings):
     """`VIGIL_*` environment (and the stack env file); ops HTTP port 9101 by default."""
@@ -42,7 +44,12 @@ class IngestSettings(VigilSettings):
     queue_high_water: int = Field(default=50_000, ge=2)
     """Messages queued or awaiting commit/fan-out above which reading is paused."""
     queue_low_water: int = Field(default=10_000, ge=1)
-    """Reading resumes once the queue is back at or below this."""
+    """Reading resumes once the queue is back at or below this (and below the bytes mark)."""
+    queue_high_water_bytes: int = Field(default=192 * MIB, ge=MIB)
+    """Bytes held by unacknowledged messages (``vigil_ingest.memory.held_bytes``) above
+    which reading is paused: 192 MiB fits a 512 MiB pod (docs/ingest.md "Memory")."""
+    queue_low_water_bytes: int = Field(default=96 * MIB, ge=0)
+    """Reading resumes once the bytes held are back at or below this (and the count too)."""
 
     # --- payload limits and timestamp window --------------------------------------------
     max_payload_bytes: int = Field(default=DEFAULT_MAX_EVENTS_PAYLOAD_BYTES, ge=1024)
@@ -56,6 +63,10 @@ class IngestSettings(VigilSettings):
     frames_maxlen: int = Field(default=FRAMES_MAXLEN, ge=1)
     fanout_group_max: int = Field(default=2000, ge=1)
     """Most messages fanned out in one Redis pipeline."""
+    fanout_group_max_bytes: int = Field(default=8 * MIB, ge=64 * 1024)
+    """Most stream-entry bytes in one fan-out call (``vigil_ingest.memory.fanout_bytes``),
+    far below Redis's 1 GiB client query buffer limit; a single larger message still goes
+    out, alone."""
 
     # --- registry -----------------------------------------------------------------------
     registry_refresh_s: float = Field(default=60.0, gt=0)
@@ -81,4 +92,6 @@ class IngestSettings(VigilSettings):
     def _water_marks(self) -> Self:
         if self.queue_low_water >= self.queue_high_water:
             raise ValueError("queue_low_water must be below queue_high_water")
+        if self.queue_low_water_bytes >= self.queue_high_water_bytes:
+            raise ValueError("queue_low_water_bytes must be below queue_high_water_bytes")
         return self
