@@ -86,7 +86,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "audit_log": "I",
     },
     CLI: {
-        **{name: S for name in ALL_RELATIONS},
+        **dict.fromkeys(ALL_RELATIONS, S),
         "cameras": SIUD,
         "users": SIUD,
         "silences": SIUD,
