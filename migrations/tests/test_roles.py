@@ -158,7 +158,7 @@ def test_every_object_belongs_to_the_owner(db: psycopg.Connection) -> None:
     strays = db.execute(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE n.nspname IN ('public', 'vigil_archive') AND c.relkind IN ('r', 'p', 'v', 'm')"
-        " AND c.relname NOT LIKE 'alembic_version%%' AND c.relowner <> %s::regrole"
+        " AND c.relowner <> %s::regrole"
         " UNION ALL SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
         " WHERE n.nspname = 'public' AND p.proowner <> %s::regrole",
         (OWNER, OWNER),

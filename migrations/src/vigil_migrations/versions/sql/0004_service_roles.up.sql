@@ -71,7 +71,6 @@ BEGIN
          WHERE n.nspname IN ('public', 'vigil_archive')
            AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
            AND c.relowner <> v_owner
-           AND c.relname NOT LIKE 'alembic_version%'
            -- identity/serial sequences follow their table; extensions keep their owner
            AND NOT EXISTS (SELECT 1 FROM pg_depend d
                             WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
@@ -97,7 +96,7 @@ END;
 $$;
 COMMENT ON FUNCTION vigil_adopt_ownership() IS
     'Hands every table, partition, view, sequence and function of schemas public and '
-    'vigil_archive (but alembic_version) to vigil_owner; returns how many changed owner. '
+    'vigil_archive (alembic_version too) to vigil_owner; returns how many changed owner. '
     'Every revision that creates objects calls it last.';
 REVOKE ALL ON FUNCTION vigil_adopt_ownership() FROM PUBLIC;
 
