@@ -13,7 +13,7 @@ import contextlib
 import functools
 import itertools
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +128,31 @@ async def pg_pool(database_url: str) -> AsyncIterator[Any]:
             await asyncio.wait_for(pool.close(), timeout=CLOSE_TIMEOUT_S)
         except (TimeoutError, OSError):
             pool.terminate()
+
+
+@pytest_asyncio.fixture
+async def pg_pool_as(
+    role_database_url: Callable[[str], str],
+) -> AsyncIterator[Callable[[str], Awaitable[Any]]]:
+    """``pool = await pg_pool_as("vigil_ingest")``: an asyncpg pool on this test's database
+    as that role's login (what the service's own code gets); closed after the test."""
+    from vigil_runtime.db import create_pool
+
+    pools: list[Any] = []
+
+    async def open_pool(role: str) -> Any:
+        pool = await create_pool(role_database_url(role), min_size=1, max_size=5)
+        pools.append(pool)
+        return pool
+
+    try:
+        yield open_pool
+    finally:
+        for pool in pools:
+            try:
+                await asyncio.wait_for(pool.close(), timeout=CLOSE_TIMEOUT_S)
+            except (TimeoutError, OSError):
+                pool.terminate()
 
 
 @pytest.fixture(scope="session")
