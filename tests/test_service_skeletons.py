@@ -1,5 +1,6 @@
 """The services whose work arrives with later issues (analyzer, optimizer, alerter,
-retention): their settings, and a real start → ready → heartbeat → SIGTERM → clean exit.
+retention): their settings, and a real start → ready (connected as its own role's login) →
+heartbeat → SIGTERM → clean exit.
 
 The ingest has its own, fuller tests in services/ingest/tests.
 """
@@ -13,7 +14,10 @@ import pytest
 import redis
 
 from vigil_runtime.settings import VigilSettings
+from vigil_runtime.stack.logins import login_name
+from vigil_runtime.testing.databases import connected_users
 from vigil_runtime.testing.services import ServiceLauncher
+from vigil_schema.roles import service_role
 
 SKELETONS = {"analyzer": 9102, "optimizer": 9103, "alerter": 9104, "retention": 9105}
 
@@ -36,13 +40,14 @@ def test_settings_defaults(
 
 @pytest.mark.parametrize("service", SKELETONS)
 def test_runs_until_sigterm_then_drains(
-    service: str, run_service_process: ServiceLauncher, redis_url: str
+    service: str, run_service_process: ServiceLauncher, redis_url: str, database_url: str
 ) -> None:
     with run_service_process(service) as running:
         assert running.readyz() == (
             200,
             {"status": "ready", "checks": {"postgres": "ok", "redis": "ok"}},
         )
+        assert connected_users(database_url) == {login_name(service_role(service))}
         beat = running.wait_heartbeat("running")
         assert (beat["service"], beat["http_port"]) == (service, str(running.port))
         assert running.stop() == 0

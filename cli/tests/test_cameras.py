@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -13,14 +14,15 @@ from click.testing import CliRunner, Result
 from vigil_cli.main import cli
 from vigil_runtime.crypto import generate_key
 from vigil_schema.ids import CAMERA_ID_PATTERN
+from vigil_schema.roles import CLI
 
 SQUARE = [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5], [0.1, 0.5]]
 
 
 @pytest.fixture
-def env(database_url: str, tmp_path: Path) -> dict[str, str]:
+def env(role_database_url: Callable[[str], str], tmp_path: Path) -> dict[str, str]:
     return {
-        "VIGIL_DATABASE_URL": database_url,
+        "VIGIL_DATABASE_URL": role_database_url(CLI),  # the CLI's own role, not the superuser
         "VIGIL_SECRET_KEY": generate_key(),
         "VIGIL_ENV_FILE": str(tmp_path / "absent.env"),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -14,6 +15,7 @@ from vigil_cli.camera_models import NewCamera
 from vigil_cli.main import cli
 from vigil_runtime.crypto import CredentialCipher, SecretKeyError, generate_key
 from vigil_schema.camera import CameraCredentials
+from vigil_schema.roles import CLI
 
 PASSWORD = "S3cret-Pa55word"
 STREAM_PASSWORD = "str3am-Pa55"
@@ -26,9 +28,9 @@ def key() -> str:
 
 
 @pytest.fixture
-def vigil(database_url: str, tmp_path: Path, key: str):
+def vigil(role_database_url: Callable[[str], str], tmp_path: Path, key: str):
     base = {
-        "VIGIL_DATABASE_URL": database_url,
+        "VIGIL_DATABASE_URL": role_database_url(CLI),  # the CLI's own role
         "VIGIL_SECRET_KEY": key,
         "VIGIL_ENV_FILE": str(tmp_path / "absent.env"),
     }

@@ -59,6 +59,8 @@ def test_demo_once_brings_everything_up_and_down(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "demo cameras: 4 registered, 0 existed" in out
+    logins = ", ".join(sorted(f"vigil_{name}_login" for name in SERVICES))
+    assert f"connected to PostgreSQL as: {logins}\n" in out
     _assert_cameras_live(out, 4)
     assert "Services (5)" in out
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -17,12 +17,13 @@ import redis
 from click.testing import CliRunner, Result
 
 from vigil_cli.main import cli
+from vigil_schema.roles import CLI, SERVICE_ROLES
 
 
 @pytest.fixture
-def env(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
+def env(role_database_url: Callable[[str], str], redis_url: str, tmp_path: Path) -> dict[str, str]:
     return {
-        "VIGIL_DATABASE_URL": database_url,
+        "VIGIL_DATABASE_URL": role_database_url(CLI),  # the CLI's own role
         "VIGIL_REDIS_URL": redis_url,
         "VIGIL_ENV_FILE": str(tmp_path / "absent.env"),
     }
@@ -34,9 +35,13 @@ def _status(env: dict[str, str], tmp_path: Path, *args: str) -> Result:
 
 
 @pytest.fixture
-def ingest(env: dict[str, str], stack_env: dict[str, str], tmp_path: Path) -> Iterator[int]:
+def ingest(
+    env: dict[str, str], stack_env: dict[str, str], tmp_path: Path,
+    role_database_url: Callable[[str], str],
+) -> Iterator[int]:  # fmt: skip
     """A running `vigil-ingest` skeleton; yields its HTTP port once it heartbeats."""
     proc_env = {**os.environ, **stack_env, **env, "VIGIL_HTTP_PORT": "0",
+                "VIGIL_DATABASE_URL": role_database_url(SERVICE_ROLES["ingest"]),
                 "VIGIL_HTTP_HOST": "127.0.0.1", "VIGIL_HEARTBEAT_INTERVAL_S": "0.5"}  # fmt: skip
     proc = subprocess.Popen(
         [sys.executable, "-m", "vigil_ingest.main"], env=proc_env, cwd=tmp_path,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 
 import vigil_migrations
+from vigil_schema.roles import ALL_ROLES
 from vigil_schema.tables import ALL_TABLES, ALL_VIEWS
 
 LEFTOVERS_SQL = """
@@ -70,9 +71,8 @@ def test_downgrade_keeps_roles_other_databases_use(
     vigil_migrations.downgrade(empty_database_url)
     with psycopg.connect(database_url, autocommit=True) as conn:
         roles = conn.execute(
-            "SELECT count(*) FROM pg_roles WHERE rolname = ANY(%s)",
-            (["vigil_ingest", "vigil_app", "vigil_maintenance", "vigil_readonly"],),
+            "SELECT count(*) FROM pg_roles WHERE rolname = ANY(%s)", (list(ALL_ROLES),)
         ).fetchone()
-        assert roles == (4,)
+        assert roles == (len(ALL_ROLES),)
         conn.execute("SET ROLE vigil_readonly")
         conn.execute("SELECT count(*) FROM camera_events")

@@ -35,6 +35,7 @@ import vigil_migrations
 from vigil_runtime.settings import parse_mqtt_url
 from vigil_runtime.stack import LocalStack, StackInfo, watchdog
 from vigil_runtime.stack.info import ServerState
+from vigil_runtime.stack.logins import Logins, prepare_database
 from vigil_runtime.stack.procs import terminate
 from vigil_runtime.stack.registry import make_server
 from vigil_runtime.testing.services import ServiceLauncher, ServiceProcess
@@ -370,11 +371,13 @@ class PrivateStack:
 
     stack: LocalStack
     info: StackInfo
+    logins: Logins
 
-    def env(self) -> dict[str, str]:
-        """``VIGIL_*`` URLs pointing a service at this stack (overrides the session's)."""
+    def env(self, service: str = "ingest") -> dict[str, str]:
+        """``VIGIL_*`` URLs pointing ``service`` at this stack (overrides the session's),
+        connecting to PostgreSQL as its own role's login."""
         return {
-            "VIGIL_DATABASE_URL": self.info.database_url,
+            "VIGIL_DATABASE_URL": self.logins.service_url(service, self.info.database_url),
             "VIGIL_REDIS_URL": self.info.redis_url,
             "VIGIL_MQTT_URL": self.info.mqtt_url,
         }
@@ -408,8 +411,8 @@ def private_stack(tmp_path: Path) -> Iterator[PrivateStack]:
     guard = watchdog.spawn(os.getpid(), data_dir, purge=True)
     try:
         info = stack.up()
-        vigil_migrations.upgrade(info.database_url)
-        yield PrivateStack(stack, info)
+        logins = prepare_database(info.database_url, vigil_migrations.upgrade)
+        yield PrivateStack(stack, info, logins)
     finally:
         try:
             stack.down(purge=True)

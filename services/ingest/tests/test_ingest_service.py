@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from vigil_ingest.main import subscriptions
 from vigil_ingest.settings import IngestSettings
 from vigil_runtime.settings import parse_mqtt_url
+from vigil_runtime.testing.databases import connected_users
 
 
 def test_settings_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -66,11 +68,13 @@ def _publisher(mqtt_url: str) -> mqtt.Client:
 
 
 def test_events_published_over_mqtt_become_rows_then_drain(
-    stack_env: dict[str, str], database_url: str, redis_url: str, mqtt_url: str, tmp_path: Path
-) -> None:
+    stack_env: dict[str, str], database_url: str, redis_url: str, mqtt_url: str, tmp_path: Path,
+    role_database_url: Callable[[str], str],
+) -> None:  # fmt: skip
     with psycopg.connect(database_url, autocommit=True) as db:
         db.execute("INSERT INTO cameras (id, name) VALUES ('svc-cam', 'service test camera')")
     env = {**os.environ, **stack_env, "VIGIL_ENV_FILE": str(tmp_path / "absent.env"),
+           "VIGIL_DATABASE_URL": role_database_url("vigil_ingest"),
            "VIGIL_HTTP_HOST": "127.0.0.1", "VIGIL_HTTP_PORT": "0",
            "VIGIL_HEARTBEAT_INTERVAL_S": "0.5",
            "VIGIL_MQTT_CLIENT_ID": f"ingest-test-{uuid.uuid4().hex[:8]}",
@@ -93,6 +97,7 @@ def test_events_published_over_mqtt_become_rows_then_drain(
             info.wait_for_publish(timeout=10)
         counts = _wait_rows(database_url, expected=(100, 1))
         assert counts == (100, 1)
+        assert connected_users(database_url) == {"vigil_ingest_login"}
         assert client.xlen("vigil:events") >= 20
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0

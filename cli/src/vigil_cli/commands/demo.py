@@ -1,8 +1,10 @@
 """`vigil demo`: the whole platform on this machine with one command.
 
 Starts the local stack (PostgreSQL, Redis, MQTT) in the data folder, writes its env file,
-migrates the database, registers the demo cameras (skipping those already there), starts
-the five services as child processes (logs in `<data dir>/logs/`), waits until every one
+migrates the database as the owner's login and creates a login per role
+(`vigil_runtime.stack.logins`), registers the demo cameras as the CLI's role (skipping those
+already there), starts the five services as child processes, each connected to PostgreSQL
+as its own role's login (logs in `<data dir>/logs/`), waits until every one
 answers /readyz, then starts the camera fleet simulator `vigil-camsim` publishing for the
 demo cameras (`vigil_cli.demo_fleet`, log in `<data dir>/logs/camsim.log`), waits until
 every demo camera's events are in PostgreSQL and prints `vigil status` with each camera's
@@ -55,7 +57,9 @@ from vigil_cli.demo_fleet import (
 )
 from vigil_runtime.settings import VigilSettings
 from vigil_runtime.stack import LocalStack, StackError, StackInfo
+from vigil_runtime.stack.logins import Logins, login_name, prepare_database
 from vigil_runtime.stack.procs import log_tail
+from vigil_schema.roles import CLI, service_role
 
 SERVICES: tuple[str, ...] = ("ingest", "analyzer", "optimizer", "alerter", "retention")
 DEFAULT_BASE_PORT = 9101  # the services' own defaults: ingest 9101 … retention 9105
@@ -123,8 +127,10 @@ class ServiceProcess:
         return log_tail(self.log_path, lines)
 
 
-def start_services(info: StackInfo, env_file: Path, ports: dict[str, int]) -> list[ServiceProcess]:
-    """Start every service with the stack's env file and its own port."""
+def start_services(
+    info: StackInfo, logins: Logins, env_file: Path, ports: dict[str, int]
+) -> list[ServiceProcess]:
+    """Start every service with the stack's env file, its own port and its own role's login."""
     log_dir = info.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     base_env = {
@@ -137,7 +143,11 @@ def start_services(info: StackInfo, env_file: Path, ports: dict[str, int]) -> li
     started: list[ServiceProcess] = []
     for name in SERVICES:
         log_path = log_dir / f"{name}.log"
-        env = {**base_env, "VIGIL_HTTP_PORT": str(ports[name])}
+        env = {
+            **base_env,
+            "VIGIL_HTTP_PORT": str(ports[name]),
+            "VIGIL_DATABASE_URL": logins.service_url(name, info.database_url),
+        }
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", f"vigil_{name}.main"],
@@ -242,13 +252,16 @@ def _start_fleet(info: StackInfo, count: int) -> Camsim:
     return camsim
 
 
-def _events_arrived(info: StackInfo, camsim: Camsim, count: int, stop: threading.Event) -> bool:
+def _events_arrived(
+    settings: VigilSettings, camsim: Camsim, count: int, stop: threading.Event
+) -> bool:
     """Wait for every demo camera's first events in PostgreSQL (and camsim to have published
     a few seconds, so the first status shows rates); False, and why, if some are missing."""
     ids = demo_camera_ids(count)
     rows = wait_for_events(
-        info.database_url, ids, camsim, stop, min_s=FIRST_STATUS_AFTER_S, timeout_s=EVENTS_TIMEOUT_S
-    )
+        settings.database_url, ids, camsim, stop,
+        min_s=FIRST_STATUS_AFTER_S, timeout_s=EVENTS_TIMEOUT_S,
+    )  # fmt: skip
     missing = [camera_id for camera_id, n in rows.items() if n == 0]
     click.echo(f"camera_events rows: {sum(rows.values())} from {count - len(missing)} cameras")
     if missing and not stop.is_set():  # after Ctrl-C, missing rows are no news
@@ -268,14 +281,35 @@ def _stop_fleet(camsim: Camsim | None) -> bool:
     return code == 0
 
 
+def _services_use_their_roles(settings: VigilSettings) -> bool:
+    """Print who is connected to PostgreSQL; False (and why) unless every service's login
+    is there and nobody else is."""
+    with connect(settings) as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT usename FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid() ORDER BY 1"
+        ).fetchall()
+    users = {str(row["usename"]) for row in rows}
+    expected = {login_name(service_role(name)) for name in SERVICES}
+    click.echo(f"connected to PostgreSQL as: {', '.join(sorted(users))}")
+    if users != expected:
+        click.echo(f"error: expected exactly {', '.join(sorted(expected))}", err=True)
+    return users == expected
+
+
+def _cli_settings(info: StackInfo, logins: Logins) -> VigilSettings:
+    """The demo's own queries (cameras, status) run as the CLI's role, like `vigil` would."""
+    return VigilSettings(database_url=logins.url(CLI, info.database_url),
+                         redis_url=info.redis_url, mqtt_url=info.mqtt_url)  # fmt: skip
+
+
 def _run_services(
-    info: StackInfo, env_file: Path, ports: dict[str, int], options: DemoOptions
+    info: StackInfo, logins: Logins, env_file: Path, ports: dict[str, int], options: DemoOptions
 ) -> bool:
     """Start the services and camsim, show status until stopped, stop them; True when all
     went well."""
-    settings = VigilSettings(database_url=info.database_url, redis_url=info.redis_url,
-                             mqtt_url=info.mqtt_url)  # fmt: skip
-    services = start_services(info, env_file, ports)
+    settings = _cli_settings(info, logins)
+    services = start_services(info, logins, env_file, ports)
     click.echo(f"started {', '.join(SERVICES)}; logs in {info.data_dir / 'logs'}")
     camsim: Camsim | None = None
     ok = True
@@ -284,10 +318,10 @@ def _run_services(
             problems = wait_ready(services, options.ready_timeout)
             for problem in problems:
                 click.echo(f"error: {problem}", err=True)
-            ok = not problems
+            ok = not problems and _services_use_their_roles(settings)
             if ok:
                 camsim = _start_fleet(info, options.camera_count)
-                arrived = _events_arrived(info, camsim, options.camera_count, stop)
+                arrived = _events_arrived(settings, camsim, options.camera_count, stop)
                 ok = arrived or not options.once  # interactive: keep running, let them look
             _print_status(settings, info.data_dir)
             while ok and not options.once and not stop.wait(options.interval):
@@ -353,13 +387,12 @@ def command(
     try:
         env_file = info.write_env()
         _echo_stack(info, env_file)
-        vigil_migrations.upgrade(info.database_url)
-        settings = VigilSettings(database_url=info.database_url, redis_url=info.redis_url,
-                                 mqtt_url=info.mqtt_url)  # fmt: skip
-        added = register_demo_cameras(settings, camera_count)
+        logins = prepare_database(info.database_url, vigil_migrations.upgrade)
+        click.echo("migrated as vigil_owner_login; every service connects as its own role")
+        added = register_demo_cameras(_cli_settings(info, logins), camera_count)
         click.echo(f"demo cameras: {len(added)} registered, {camera_count - len(added)} existed")
         options = DemoOptions(camera_count, once, interval, ready_timeout)
-        ok = _run_services(info, env_file, service_ports(base_port), options)
+        ok = _run_services(info, logins, env_file, service_ports(base_port), options)
     finally:
         if not keep_stack:
             click.echo("stopping the stack…")

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+from vigil_runtime.stack.logins import Logins, prepare_database
+
 TEMPLATE_NAME = "vigil_template"
 ADMIN_DATABASE = "postgres"
 CONNECT_TIMEOUT_S = 10
@@ -63,12 +65,14 @@ def find_upgrade() -> Callable[[str], None] | None:
     return cast("Callable[[str], None]", upgrade) if callable(upgrade) else None
 
 
-def build_template(url: str, name: str = TEMPLATE_NAME) -> bool:
+def build_template(url: str, name: str = TEMPLATE_NAME) -> Logins | None:
     """(Re)create the template database, migrate it to head, and freeze it as a template.
 
-    Returns whether migrations ran (False when ``vigil_migrations.upgrade`` does not exist
-    yet: the template is then an empty database). Connections to the template are
-    disallowed afterwards so that ``CREATE DATABASE … TEMPLATE`` never finds it busy.
+    The migrations run as the owner's login and every role gets a login
+    (:func:`vigil_runtime.stack.logins.prepare_database`); returns those logins, or None
+    when ``vigil_migrations.upgrade`` does not exist yet (the template is then an empty
+    database). Connections to the template are disallowed afterwards so that
+    ``CREATE DATABASE … TEMPLATE`` never finds it busy.
     """
     with admin_connect(url) as conn:
         if _exists(conn, name):
@@ -78,17 +82,26 @@ def build_template(url: str, name: str = TEMPLATE_NAME) -> bool:
     drop_database(url, name)
     template_url = create_database(url, name)
     upgrade = find_upgrade()
-    if upgrade is not None:
-        upgrade(template_url)
+    found = prepare_database(template_url, upgrade) if upgrade is not None else None
     with admin_connect(url) as conn:
         conn.execute(
             sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false").format(
                 sql.Identifier(name)
             )
         )
-    return upgrade is not None
+    return found
 
 
 def _exists(conn: psycopg.Connection[tuple[object, ...]], name: str) -> bool:
     row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
     return row is not None
+
+
+def connected_users(url: str) -> set[str]:
+    """Users of the other sessions connected to ``url``'s database now (who a service runs as)."""
+    with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT usename FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return {str(row[0]) for row in rows}

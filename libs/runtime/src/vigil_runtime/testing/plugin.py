@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import redis.asyncio
 
 from vigil_runtime.redis_client import REDIS_ERRORS
 from vigil_runtime.stack import LocalStack, StackInfo, watchdog
+from vigil_runtime.stack.logins import Logins
 from vigil_runtime.stack.procs import terminate
 from vigil_runtime.testing import databases
 from vigil_runtime.testing.services import ServiceLauncher
@@ -60,10 +62,36 @@ def vigil_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackInfo]
 
 
 @pytest.fixture(scope="session")
-def migrated_template(vigil_stack: StackInfo) -> str:
-    """Name of the template database, migrated to head (empty while no migrations exist)."""
-    databases.build_template(vigil_stack.database_url)
+def _template_logins(vigil_stack: StackInfo) -> Logins | None:
+    return databases.build_template(vigil_stack.database_url)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(_template_logins: Logins | None) -> str:
+    """Name of the template database, migrated to head by the owner's login."""
     return databases.TEMPLATE_NAME
+
+
+@pytest.fixture(scope="session")
+def database_logins(_template_logins: Logins | None) -> Logins:
+    """The stack's LOGIN roles: the owner's and one per role of ``vigil_schema.roles``."""
+    if _template_logins is None:
+        pytest.fail("vigil_migrations is not installed: no roles to log in as")
+    return _template_logins
+
+
+@pytest.fixture
+def role_database_url(database_url: str, database_logins: Logins) -> Callable[[str], str]:
+    """``role_database_url("vigil_ingest")``: this test's database as that role's login.
+
+    ``database_url`` itself connects as the superuser: use it to arrange and check rows,
+    and this to act as a service, the CLI or Grafana would.
+    """
+    return functools.partial(_url_as_role, database_logins, database_url)
+
+
+def _url_as_role(logins: Logins, database_url: str, role: str) -> str:
+    return logins.url(role, database_url)
 
 
 @pytest.fixture
@@ -101,6 +129,31 @@ async def pg_pool(database_url: str) -> AsyncIterator[Any]:
             await asyncio.wait_for(pool.close(), timeout=CLOSE_TIMEOUT_S)
         except (TimeoutError, OSError):
             pool.terminate()
+
+
+@pytest_asyncio.fixture
+async def pg_pool_as(
+    role_database_url: Callable[[str], str],
+) -> AsyncIterator[Callable[[str], Awaitable[Any]]]:
+    """``pool = await pg_pool_as("vigil_ingest")``: an asyncpg pool on this test's database
+    as that role's login (what the service's own code gets); closed after the test."""
+    from vigil_runtime.db import create_pool
+
+    pools: list[Any] = []
+
+    async def open_pool(role: str) -> Any:
+        pool = await create_pool(role_database_url(role), min_size=1, max_size=5)
+        pools.append(pool)
+        return pool
+
+    try:
+        yield open_pool
+    finally:
+        for pool in pools:
+            try:
+                await asyncio.wait_for(pool.close(), timeout=CLOSE_TIMEOUT_S)
+            except (TimeoutError, OSError):
+                pool.terminate()
 
 
 @pytest.fixture(scope="session")
@@ -152,7 +205,9 @@ def stack_env(database_url: str, redis_url: str, mqtt_url: str) -> dict[str, str
 
 
 @pytest.fixture
-def run_service_process(stack_env: dict[str, str], tmp_path: Path) -> Iterator[ServiceLauncher]:
+def run_service_process(
+    stack_env: dict[str, str], role_database_url: Callable[[str], str], tmp_path: Path
+) -> Iterator[ServiceLauncher]:
     """Run a service as a real subprocess against this test's stack.
 
     ``with run_service_process("ingest") as service:`` starts ``vigil-ingest`` on a free
@@ -160,9 +215,10 @@ def run_service_process(stack_env: dict[str, str], tmp_path: Path) -> Iterator[S
     asserts exit code 0. ``service`` has ``port``, ``url``, ``get(path)``, ``readyz()``,
     ``heartbeat()``, ``wait_heartbeat(status)``, ``stop()``, ``stderr``. See
     ``vigil_runtime.testing.services`` for the options (``env``, ``command``, ``until``,
-    ``expect_exit``). Children still running at teardown are killed.
+    ``expect_exit``). Children still running at teardown are killed. A Vigil service
+    (a name of ``vigil_schema.roles.SERVICES``) connects as its own role's login.
     """
-    launcher = ServiceLauncher(stack_env, tmp_path)
+    launcher = ServiceLauncher(stack_env, tmp_path, database_url_as=role_database_url)
     try:
         yield launcher
     finally:

@@ -7,7 +7,8 @@ Behind the ``run_service_process`` fixture of the pytest plugin::
             status, body = service.readyz()
         # left the block: SIGTERM sent, exit code asserted to be 0
 
-The child gets the test's stack (``stack_env``), ``VIGIL_HTTP_HOST=127.0.0.1``, a free
+The child gets the test's stack (``stack_env``; a Vigil service connects to PostgreSQL as its
+own role's login, see ``vigil_schema.roles``), ``VIGIL_HTTP_HOST=127.0.0.1``, a free
 ``VIGIL_HTTP_PORT``, a known ``VIGIL_INSTANCE`` (so its heartbeat key is known) and a
 ``VIGIL_ENV_FILE`` that does not exist (a developer's ``.vigil/stack.env`` never leaks in).
 Its stderr (the JSON log) goes to a file, readable as ``service.stderr`` and quoted in every
@@ -27,7 +28,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -36,6 +37,7 @@ import redis
 
 from vigil_runtime.service import EXIT_STARTUP
 from vigil_runtime.stack.procs import free_port
+from vigil_schema.roles import SERVICE_ROLES
 from vigil_schema.streams import service_key
 
 __all__ = ["ServiceLauncher", "ServiceProcess"]
@@ -153,9 +155,18 @@ class _PortTaken(Exception):
 class ServiceLauncher:
     """Starts service children with a test's stack env; the fixture kills leftovers."""
 
-    def __init__(self, base_env: Mapping[str, str], workdir: Path) -> None:
+    def __init__(
+        self,
+        base_env: Mapping[str, str],
+        workdir: Path,
+        *,
+        database_url_as: Callable[[str], str] | None = None,
+    ) -> None:
+        """``database_url_as(role)``: the test database's URL as that role's login; a
+        Vigil service then gets its own role's URL (the ``env`` of a call still wins)."""
         self._base_env = dict(base_env)
         self._workdir = workdir
+        self._database_url_as = database_url_as
         self._started: list[ServiceProcess] = []
 
     @contextlib.contextmanager
@@ -228,6 +239,7 @@ class ServiceLauncher:
             "VIGIL_ENV_FILE": str(self._workdir / "absent.env"),
             "VIGIL_HTTP_HOST": "127.0.0.1",
             "VIGIL_INSTANCE": f"test-{os.getpid()}-{number}",
+            **self._role_env(name),
             **extra,
             "VIGIL_HTTP_PORT": str(port),
         }
@@ -241,6 +253,12 @@ class ServiceLauncher:
         service = ServiceProcess(name, port, env, process, stderr_path, stderr_file)
         self._started.append(service)
         return service
+
+    def _role_env(self, name: str) -> dict[str, str]:
+        """``VIGIL_DATABASE_URL`` as the service's own role, for a Vigil service."""
+        if self._database_url_as is None or name not in SERVICE_ROLES:
+            return {}
+        return {"VIGIL_DATABASE_URL": self._database_url_as(SERVICE_ROLES[name])}
 
 
 def _wait_until(service: ServiceProcess, until: Until, timeout_s: float) -> None:
