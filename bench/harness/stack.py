@@ -2,11 +2,13 @@
 
 ``async with private_stack("ingest") as (info, workdir):`` starts PostgreSQL, Redis and
 Mosquitto as local processes in a temporary folder (``durable``: fsync, synchronous commit
-and full-page writes on, as in production), migrates the database to the head revision,
-and on leaving stops the servers and deletes the folder. ``workdir`` is that folder, for the
-run's logs and scratch files. With ``keep`` the stack lives in that folder instead and is
-left running (reused by the next run). :func:`server_pids` gives the servers' pids, so CPU
-is counted for this stack's processes only.
+and full-page writes on, as in production), migrates the database to the head revision as
+the owner's login (:func:`vigil_runtime.stack.logins.prepare_database`, as the demo and the
+tests do), and on leaving stops the servers and deletes the folder. ``workdir`` is that
+folder, for the run's logs and scratch files. With ``keep`` the stack lives in that folder
+instead and is left running (reused by the next run). :func:`server_pids` gives the servers'
+pids, so CPU is counted for this stack's processes only. :func:`service_env` is the environment of a
+service process connecting as its own role's login, as in production.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 from vigil_migrations import upgrade
 from vigil_runtime.stack import LocalStack, ServerState, StackInfo
 from vigil_runtime.stack.info import STATE_FILE
+from vigil_runtime.stack.logins import ensure_role_logins, prepare_database
+from vigil_schema.roles import service_role
 
 SERVER_LABELS = {"postgres": "postgres", "redis": "redis-server", "mqtt": "mosquitto"}
 """The stack's servers (as the launcher names them) → the labels of the CPU figures."""
@@ -40,7 +44,7 @@ async def private_stack(
         info = stack.up()
         try:
             if migrate:
-                upgrade(info.database_url)
+                prepare_database(info.database_url, upgrade)
             yield info, workdir
         finally:
             if keep is None:
@@ -56,3 +60,11 @@ def server_pids(info: StackInfo) -> dict[str, int]:
         if state is not None:
             pids[label] = state.pid
     return pids
+
+
+def service_env(info: StackInfo, service: str) -> dict[str, str]:
+    """The stack's environment for ``service`` (``"ingest"``, …), its database URL that of
+    its role's login (created or given a fresh password here)."""
+    role = service_role(service)
+    login = ensure_role_logins(info.database_url, (role,))[role]
+    return info.env() | {"VIGIL_DATABASE_URL": login.url(info.database_url)}

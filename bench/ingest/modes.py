@@ -29,6 +29,7 @@ import redis.asyncio as aioredis
 
 from bench.harness.cpu import CpuMeter
 from bench.harness.processes import ServiceReplicas
+from bench.harness.stack import service_env
 from bench.ingest.bare import purge_session
 from bench.ingest.consumers import (
     BareSubscriber,
@@ -164,7 +165,9 @@ class ModeRun:
 
     def _ingest(self, phase: str, replicas: int) -> ServiceReplicas:
         log = self.workdir / f"ingest-{self.mode}-x{replicas}-{phase}.log"
-        return ingest_service(self.info.env(), log, self.ingest_client_id(replicas), replicas)
+        return ingest_service(
+            service_env(self.info, "ingest"), log, self.ingest_client_id(replicas), replicas
+        )
 
     async def _reset(self) -> None:
         await reset_tables(self.pool)
