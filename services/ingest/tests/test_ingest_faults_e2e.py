@@ -5,6 +5,12 @@ infrastructure fault is not a bad row, and rejects can be replayed once their ca
   /readyz fails with the reason, no reject; granted back → exactly the published rows.
 * An event for an unknown camera is rejected with its payload; once the camera is
   registered, ``vigil rejects replay`` re-publishes it and the row is stored.
+* A partition that cannot be created (a plain table squats on its name): rows held, no
+  reject, not ready; the squatter dropped → stored and acknowledged.
+* A reject row PostgreSQL refuses (a CHECK added for the test): the message is not
+  acknowledged until the row can be written.
+* A camera-state key of the wrong type poisons one message's fan-out: that message goes to
+  ``vigil:dlq``, the others (and later ones) are fanned out and acknowledged.
 
 The ingest runs as a login role of this test (every table privilege, no superuser), since
 privileges do not apply to a superuser.
@@ -17,15 +23,17 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+import redis
 from click.testing import CliRunner
 
 from vigil_cli.main import cli
 from vigil_runtime.testing.services import ServiceProcess
+from vigil_schema.streams import DLQ, EVENTS, Envelope, camera_state_key
 from vigil_schema.topics import events_topic
 
 WAIT_S = 40.0
@@ -154,3 +162,82 @@ def test_a_rejected_event_is_stored_after_its_camera_is_added_and_replayed(
     assert details["replayed"] == 1
     assert details["deleted"] == 1
     assert details["filter"]["reasons"] == ["unknown_camera"]
+
+
+def test_a_partition_that_cannot_be_created_holds_the_rows_not_rejects_them(
+    ingest_harness: Any,
+) -> None:
+    harness = ingest_harness
+    cameras = harness.namespace.cameras("part", 1)
+    harness.register(cameras)
+    (name,) = harness.rows(
+        "SELECT partition_name FROM vigil_partition_bounds('camera_events', now())"
+    )[0]
+    # A plain table squats on today's partition name: vigil_ensure_partition finds it, and
+    # the rows still have no partition.
+    execute(harness.database_url, f'DROP TABLE IF EXISTS "{name}"')
+    execute(harness.database_url, f'CREATE TABLE "{name}" (squatter int)')
+    publisher = harness.publisher("part")
+    with harness.ingest() as service:
+        publisher.publish(events_topic(cameras[0]), events_payload(0, 5))
+        publisher.wait_acked()
+        wait_until(lambda: _not_ready_with(service, "partition still missing"),
+                   "/readyz names the fault", lambda: service.describe("log"))  # fmt: skip
+        assert harness.rows("SELECT count(*) FROM ingest_rejects")[0][0] == 0
+        assert harness.metric(service, "vigil_ingest_acks_total") == 0
+        execute(harness.database_url, f'DROP TABLE "{name}"')
+        harness.wait_rows(cameras, 5)
+        wait_until(lambda: harness.metric(service, "vigil_ingest_acks_total") == 1, "acked",
+                   lambda: service.describe("log"))  # fmt: skip
+    publisher.close()
+    assert harness.rows("SELECT count(*) FROM ingest_rejects")[0][0] == 0
+
+
+def test_a_reject_row_that_cannot_be_written_is_not_acknowledged(ingest_harness: Any) -> None:
+    harness = ingest_harness
+    (camera,) = harness.namespace.cameras("ghost", 1)  # never registered: a reject
+    execute(harness.database_url, "ALTER TABLE ingest_rejects ADD CONSTRAINT t_refuse "
+                                  "CHECK (reason <> 'unknown_camera')")  # fmt: skip
+    publisher = harness.publisher("ghost")
+    with harness.ingest() as service:
+        publisher.publish(events_topic(camera), events_payload(0, 1))
+        publisher.wait_acked()
+        wait_until(lambda: _not_ready_with(service, "keeps no rejects"),
+                   "/readyz names the fault", lambda: service.describe("log"))  # fmt: skip
+        assert harness.metric(service, "vigil_ingest_acks_total") == 0
+        execute(harness.database_url, "ALTER TABLE ingest_rejects DROP CONSTRAINT t_refuse")
+        harness.wait_count(1, "SELECT count(*) FROM ingest_rejects WHERE camera_id = %s", camera)
+        wait_until(lambda: harness.metric(service, "vigil_ingest_acks_total") == 1, "acked",
+                   lambda: service.describe("log"))  # fmt: skip
+    publisher.close()
+
+
+def test_a_poisoned_fanout_message_goes_to_the_dlq_and_the_ingest_goes_on(
+    ingest_harness: Any,
+) -> None:
+    harness = ingest_harness
+    good, poisoned = harness.namespace.cameras("poison", 2)
+    harness.register([good, poisoned])
+    client = redis.Redis.from_url(harness.redis_url)
+    client.set(camera_state_key(poisoned), "not a hash")  # its HSET fails: WRONGTYPE
+    publisher = harness.publisher("poison")
+    with harness.ingest() as service:
+        publisher.publish(events_topic(good), events_payload(0, 2))
+        publisher.publish(events_topic(poisoned), events_payload(0, 2))
+        publisher.publish(events_topic(good), events_payload(2, 2))
+        publisher.wait_acked()
+        harness.wait_rows([good, poisoned], 6)
+        wait_until(lambda: harness.metric(service, "vigil_ingest_acks_total") == 3, "acked",
+                   lambda: service.describe("log"))  # fmt: skip
+        assert harness.metric(service, "vigil_ingest_fanout_dead_lettered_total") == 1
+        publisher.publish(events_topic(good), events_payload(4, 2))
+        publisher.wait_acked()
+        harness.wait_rows([good], 6)
+        harness.wait_stream_events([good], 6)
+    publisher.close()
+    entries = cast("list[tuple[bytes, dict[bytes, bytes]]]", client.xrange(DLQ))
+    letters = [Envelope.from_fields(fields).decode() for _, fields in entries]
+    client.close()
+    assert {getattr(letter, "stream", None) for letter in letters} == {
+        EVENTS, camera_state_key(poisoned)}  # fmt: skip
+    assert all("WRONGTYPE" in getattr(letter, "error", "") for letter in letters)
