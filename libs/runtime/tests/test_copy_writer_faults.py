@@ -12,7 +12,7 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -176,3 +176,30 @@ async def test_an_on_reject_that_fails_is_retried_and_holds_the_group(
     assert kept == [bad]
     assert committed == [True]
     assert await count(pg_pool) == 1
+
+
+async def test_a_partition_the_role_may_not_create_is_a_fault_until_it_may(
+    pg_pool: asyncpg.Pool, role_pool: RolePool
+) -> None:
+    role = role_pool.role
+    function = "vigil_ensure_partition(text, timestamptz)"
+    future = NOW + timedelta(days=400)  # no partition yet
+    await pg_pool.execute(f"REVOKE EXECUTE ON FUNCTION {function} FROM PUBLIC")
+    rejected: list[Row] = []
+    pool = role_pool.pool
+    try:
+        async with writer(
+            pool, partitions=PartitionHelper(pool), on_reject=lambda r, _e: rejected.append(r)
+        ) as cw:
+            await cw.add_many([event(1, ts=future), event(2)])
+            await until(lambda: "cannot create a partition" in (cw.fault or ""), "the fault")
+            assert "42501" in (cw.fault or "")
+            assert rejected == []
+            assert cw.pending == 2
+            await pg_pool.execute(f"GRANT EXECUTE ON FUNCTION {function} TO {role}")
+            await asyncio.wait_for(cw.flush(), WAIT)
+            assert cw.fault is None
+    finally:
+        await pg_pool.execute(f"GRANT EXECUTE ON FUNCTION {function} TO PUBLIC")
+    assert rejected == []
+    assert await count(pg_pool) == 2
