@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from vigil_cli.commands import cameras, demo, migrate, stack, status
+from vigil_cli.commands import cameras, demo, migrate, rejects, stack, status
 
 
 @click.group()
@@ -17,6 +17,7 @@ cli.add_command(stack.group)
 cli.add_command(migrate.command)
 cli.add_command(cameras.group)
 cli.add_command(status.command)
+cli.add_command(rejects.group)
 cli.add_command(demo.command)
 
 

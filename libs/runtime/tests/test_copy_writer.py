@@ -15,7 +15,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 from vigil_runtime.backoff import Backoff
-from vigil_runtime.copy_writer import CopyWriter, Row, _Attempt, _BatchCommitter
+from vigil_runtime.copy_committer import BatchCommitter, _Attempt
+from vigil_runtime.copy_writer import CopyWriter, Row
 from vigil_runtime.db import create_pool
 from vigil_runtime.partitions import PartitionHelper
 from vigil_schema.tables import CAMERA_EVENTS
@@ -277,7 +278,7 @@ async def test_rows_of_the_wrong_width_are_refused_at_add(
 
 async def test_commit_outcome_check_reads_the_transaction_status(pg_pool: asyncpg.Pool) -> None:
     """The check behind "COMMIT sent, connection lost": committed vs rolled back."""
-    committer = _BatchCommitter(
+    committer = BatchCommitter(
         pg_pool, EVENTS, partitions=None, conflict=False, on_reject=None, timeout=5,
         backoff_max=0.01,
     )  # fmt: skip

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -22,8 +23,18 @@ from vigil_ingest.pipeline import Pipeline
 from vigil_ingest.registry import CameraRegistry
 from vigil_ingest.settings import IngestSettings
 from vigil_runtime.copy_writer import COPY_DUPLICATES
+from vigil_runtime.db import create_pool
 from vigil_schema.enums import CameraStatus
-from vigil_schema.streams import ACTIVE_CAMERAS_KEY, EVENTS, FRAMES, HEALTH, camera_state_key
+from vigil_schema.messages import DeadLetter
+from vigil_schema.streams import (
+    ACTIVE_CAMERAS_KEY,
+    DLQ,
+    EVENTS,
+    FRAMES,
+    HEALTH,
+    Envelope,
+    camera_state_key,
+)
 
 JPEG = (
     b"\xff\xd8"
@@ -389,3 +400,112 @@ async def test_fanout_groups_are_cut_at_the_byte_budget(
     assert max(sum(call) for call in calls) <= 1024 * 1024
     assert max(len(call) for call in calls) == 1024 * 1024 // fanout_bytes(100 * 1024)
     assert await redis_client.xlen(FRAMES) == 40
+
+
+# --- faults: infrastructure is not a bad row (docs/ingest.md, "Faults and rejects") ---------
+
+
+async def test_a_revoked_privilege_holds_acks_fails_readiness_and_rejects_nothing(
+    pg_pool: Any, database_url: str, redis_client: aioredis.Redis, registry: CameraRegistry
+) -> None:
+    role = f"vigil_t_{secrets.token_hex(4)}"
+    await pg_pool.execute(f"CREATE ROLE {role} NOLOGIN")
+    await pg_pool.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")
+    await pg_pool.execute(f"REVOKE INSERT ON camera_events FROM {role}")
+
+    async def as_role(conn: asyncpg.Connection) -> None:
+        await conn.execute(f"SET ROLE {role}")
+
+    pool = await create_pool(database_url, min_size=1, max_size=4, init=as_role)
+    harness = Harness(pool, redis_client, registry, _settings())
+    try:
+        harness.pipeline.submit([_event_msg("cam-1", n, count=3) for n in range(5)])
+        error = await _until_not_ready(harness, "42501")
+        assert "camera_events: 42501 InsufficientPrivilegeError: permission denied" in error
+        assert harness.acks.acked == []
+        assert await _count(pg_pool, "ingest_rejects") == 0
+        await pg_pool.execute(f"GRANT INSERT ON camera_events TO {role}")
+        await _until(lambda: len(harness.acks.acked) == 5, limit_s=20)
+        await harness.pipeline.ready_check()
+        assert await _count(pg_pool, "camera_events") == 15
+        assert await _count(pg_pool, "ingest_rejects") == 0
+    finally:
+        await harness.pipeline.drain(timeout=5)
+        await pool.close()
+        await pg_pool.execute(f"DROP OWNED BY {role}")
+        await pg_pool.execute(f"DROP ROLE {role}")
+
+
+async def test_a_row_the_database_refuses_keeps_the_original_payload(
+    pg_pool: Any, make: Callable[..., Harness]
+) -> None:
+    await pg_pool.execute(
+        "ALTER TABLE camera_events ADD CONSTRAINT t_no_frame_7 CHECK (frame_number <> 7)"
+    )
+    harness = make()
+    msg = _event_msg("cam-1", 0, count=10)  # frame numbers 0..9: one row refused
+    harness.pipeline.submit([msg])
+    await _until(lambda: len(harness.acks.acked) == 1)
+    rows = await pg_pool.fetch(
+        "SELECT topic, camera_id, payload, reason, detail FROM ingest_rejects"
+    )
+    assert len(rows) == 1
+    assert (rows[0]["topic"], rows[0]["payload"]) == (msg.topic, msg.payload)
+    assert (rows[0]["camera_id"], rows[0]["reason"]) == ("cam-1", "validation_error")
+    assert "23514" in rows[0]["detail"]
+    assert await _count(pg_pool, "camera_events") == 9
+
+
+async def test_a_reject_row_the_database_refuses_is_not_acknowledged(
+    pg_pool: Any, make: Callable[..., Harness]
+) -> None:
+    await pg_pool.execute(
+        "ALTER TABLE ingest_rejects ADD CONSTRAINT t_no_ghosts CHECK (camera_id <> 'ghost')"
+    )
+    harness = make()
+    harness.pipeline.submit([Inbound("vigil/cameras/ghost/events", b"{}", received_at=time.time())])
+    error = await _until_not_ready(harness, "keeps no rejects")
+    assert "ingest_rejects" in error
+    assert harness.acks.acked == []
+    await pg_pool.execute("ALTER TABLE ingest_rejects DROP CONSTRAINT t_no_ghosts")
+    await _until(lambda: len(harness.acks.acked) == 1, limit_s=20)
+    assert await _count(pg_pool, "ingest_rejects") == 1
+
+
+async def test_a_poisoned_fanout_entry_goes_to_the_dlq_and_the_rest_goes_on(
+    pg_pool: Any, redis_client: aioredis.Redis, make: Callable[..., Harness]
+) -> None:
+    await redis_client.set(camera_state_key("cam-2"), "not a hash")  # HSET: WRONGTYPE
+    harness = make()
+    msgs = [_event_msg("cam-1", 0), _event_msg("cam-2", 1), _event_msg("cam-1", 2)]
+    harness.pipeline.submit(msgs)
+    await _until(lambda: len(harness.acks.acked) == 3, limit_s=20)
+    assert harness.acks.acked == msgs
+    decoded = [Envelope.from_fields(f).decode() for _, f in await _entries(redis_client, DLQ)]
+    letters = [message for message in decoded if isinstance(message, DeadLetter)]
+    assert len(letters) == len(decoded) == 2
+    assert {letter.stream for letter in letters} == {EVENTS, camera_state_key("cam-2")}
+    assert all("WRONGTYPE" in letter.error and "cam-2" in letter.error for letter in letters)
+    harness.pipeline.submit([_event_msg("cam-1", 3)])
+    await _until(lambda: len(harness.acks.acked) == 4)
+    assert await redis_client.hget(camera_state_key("cam-1"), "last_seen") is not None
+    assert await _count(pg_pool, "camera_events") == 4
+
+
+async def _ready_error(harness: Harness) -> str | None:
+    """The pipeline's readiness failure right now (None when ready)."""
+    try:
+        await harness.pipeline.ready_check()
+    except RuntimeError as exc:
+        return str(exc)
+    return None
+
+
+async def _until_not_ready(harness: Harness, reason: str, limit_s: float = 10.0) -> str:
+    """Wait until readiness fails with ``reason`` in its message; the message."""
+    deadline = time.monotonic() + limit_s
+    while reason not in (error := await _ready_error(harness) or ""):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"readiness never failed with {reason!r} (last: {error!r})")
+        await asyncio.sleep(0.02)
+    return error

@@ -3,22 +3,17 @@
 :class:`CopyWriter` buffers rows (tuples in ``spec.column_names`` order) and a
 background task writes them in batches of up to ``max_rows``, or sooner when
 the oldest buffered row is ``max_age_s`` old, with asyncpg's binary
-``copy_records_to_table``. Each batch is one transaction, so a failed COPY
-commits nothing and the batch is simply retried:
-
-* missing partition → the partitions the batch needs are created, then retry;
-* connection loss / timeout → back off, retry on a fresh connection; if the
-  connection died while COMMIT was in flight, ``pg_xact_status`` of the
-  transaction decides whether it committed, so a row is never written twice;
-* unique violation (``conflict=True``) → retry through a temporary staging
-  table and ``INSERT ... ON CONFLICT DO NOTHING``, counting the duplicates;
-* a bad row (data error, CHECK or NOT NULL violation) → the batch is bisected
-  until the bad rows are isolated; each goes to ``on_reject(row, exc)`` and
-  the good rows commit.
+``copy_records_to_table``. Each batch is committed exactly once by
+:class:`vigil_runtime.copy_committer.BatchCommitter` (retries, partitions,
+duplicates, bisection of bad rows into ``on_reject``); only a row's own bad
+data makes it a reject (:mod:`vigil_runtime.faults`). Any other failure keeps
+the rows and retries them with backoff, and :attr:`CopyWriter.fault` says why
+meanwhile (services report it on /readyz).
 
 ``on_commit`` callbacks run in order once every row added before them is
-committed (or rejected): the ingest acknowledges MQTT messages there. The
-buffer is bounded: ``add`` waits while ``max_buffered_rows`` are pending.
+committed (or rejected): the ingest acknowledges MQTT messages there, so a
+message is never acknowledged while its rows are held by a fault. The buffer
+is bounded: ``add`` waits while ``max_buffered_rows`` are pending.
 """
 
 from __future__ import annotations
@@ -29,25 +24,20 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Self
 
 import asyncpg
 from prometheus_client import Counter, Gauge, Histogram
 
-from vigil_runtime.backoff import Backoff
-from vigil_runtime.db import is_transient_error
+from vigil_runtime.copy_committer import BatchCommitter, CopyTarget, OnReject, Row
 from vigil_runtime.logging import get_logger
-from vigil_runtime.partitions import PartitionHelper, is_missing_partition_error
+from vigil_runtime.partitions import PartitionHelper
 
 __all__ = ["CopyTarget", "CopyWriter", "OnCommit", "OnReject", "Row"]
 
-Row = tuple[Any, ...]
 OnCommit = Callable[[], object]
 """Called (and awaited if it returns an awaitable) after the rows are committed."""
-OnReject = Callable[[Row, BaseException], object]
-"""Called (and awaited if it returns an awaitable) with a row that cannot be stored."""
 
 _log = get_logger(__name__)
 
@@ -55,12 +45,6 @@ COPY_ROWS = Counter("vigil_copy_rows_total", "Rows committed by COPY writers", [
 COPY_BATCHES = Counter("vigil_copy_batches_total", "Batches committed by COPY writers", ["table"])
 COPY_DUPLICATES = Counter(
     "vigil_copy_duplicates_total", "Rows skipped as duplicates of stored rows", ["table"]
-)
-COPY_REJECTED = Counter(
-    "vigil_copy_rejected_total", "Rows that could not be stored (passed to on_reject)", ["table"]
-)
-COPY_RETRIES = Counter(
-    "vigil_copy_retries_total", "COPY attempts repeated, by reason", ["table", "reason"]
 )
 COPY_BATCH_ROWS = Histogram(
     "vigil_copy_batch_rows",
@@ -75,225 +59,6 @@ COPY_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 COPY_BUFFERED = Gauge("vigil_copy_buffered_rows", "Rows added but not yet committed", ["table"])
-
-_XID_SQL = "SELECT pg_current_xact_id()::text"
-_XID_STATUS_SQL = "SELECT pg_xact_status($1::text::xid8)"
-_PARTITION_ATTEMPTS = 3
-_DATA_ERRORS: tuple[type[BaseException], ...] = (
-    asyncpg.DataError,
-    asyncpg.IntegrityConstraintViolationError,
-    ValueError,
-    TypeError,
-    OverflowError,
-)
-
-
-class CopyTarget(Protocol):
-    """What the writer needs of a table (``vigil_schema.tables.TableSpec`` fits)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def column_names(self) -> Sequence[str]: ...
-
-    @property
-    def partition_key(self) -> str | None: ...
-
-
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-@dataclass
-class _Result:
-    inserted: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-
-    def __add__(self, other: _Result) -> _Result:
-        return _Result(
-            self.inserted + other.inserted,
-            self.duplicates + other.duplicates,
-            self.rejected + other.rejected,
-        )
-
-
-@dataclass
-class _Attempt:
-    """What one transaction got to: the xid it sent COMMIT for, its insert count."""
-
-    commit_xid: str | None = None
-    inserted: int = 0
-    committed: bool = False
-
-
-class _RowDataError(Exception):
-    """Some row of the batch is bad; the cause is the database's error."""
-
-
-class _BatchCommitter:
-    """Commits one batch exactly once: retries, partitions, conflicts, bisection."""
-
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        spec: CopyTarget,
-        *,
-        partitions: PartitionHelper | None,
-        conflict: bool,
-        on_reject: OnReject | None,
-        timeout: float,
-        backoff_max: float,
-    ) -> None:
-        self._pool = pool
-        self._table = spec.name
-        self._columns = list(spec.column_names)
-        # Only needed (and only set) when partitions are created on demand.
-        self._key_index = (
-            self._columns.index(spec.partition_key) if partitions and spec.partition_key else None
-        )
-        self._partitions = partitions
-        self._conflict = conflict
-        self._on_reject = on_reject
-        self._timeout = timeout
-        self._backoff_max = backoff_max
-        cols = ", ".join(_quote_ident(c) for c in self._columns)
-        stage = _quote_ident(f"vigil_stage_{self._table}"[:63])
-        parent = _quote_ident(self._table)
-        self._stage_name = f"vigil_stage_{self._table}"[:63]
-        self._create_stage_sql = (
-            f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {cols} FROM {parent} WITH NO DATA"
-        )
-        self._insert_stage_sql = (
-            f"INSERT INTO {parent} ({cols}) SELECT {cols} FROM {stage} ON CONFLICT DO NOTHING"
-        )
-        self._retries = {
-            reason: COPY_RETRIES.labels(self._table, reason)
-            for reason in ("connection", "partition", "conflict", "bisect", "error")
-        }
-        self._rejected = COPY_REJECTED.labels(self._table)
-
-    async def commit(self, rows: Sequence[Row]) -> _Result:
-        """Store ``rows``; bad rows are isolated by bisection and rejected."""
-        try:
-            return await self._commit_with_retries(rows)
-        except _RowDataError as err:
-            cause = err.__cause__ or err
-            if len(rows) == 1:
-                await self._reject(rows[0], cause)
-                return _Result(rejected=1)
-            self._retries["bisect"].inc()
-            mid = len(rows) // 2
-            return await self.commit(rows[:mid]) + await self.commit(rows[mid:])
-
-    async def _commit_with_retries(self, rows: Sequence[Row]) -> _Result:
-        backoff = Backoff(initial=0.05, maximum=self._backoff_max)
-        slow = False
-        partition_attempts = 0
-        while True:
-            attempt = _Attempt()
-            try:
-                inserted = await self._attempt(rows, slow, attempt)
-                return _Result(inserted=inserted, duplicates=len(rows) - inserted)
-            except Exception as exc:
-                if is_missing_partition_error(exc):
-                    if self._key_index is None or partition_attempts >= _PARTITION_ATTEMPTS:
-                        raise _RowDataError() from exc
-                    partition_attempts += 1
-                    self._retries["partition"].inc()
-                    if not await self._ensure_partitions(self._key_index, rows, backoff):
-                        partition_attempts -= 1  # transient failure: not the partition's fault
-                    continue
-                if self._conflict and not slow and isinstance(exc, asyncpg.UniqueViolationError):
-                    slow = True
-                    self._retries["conflict"].inc()
-                    continue
-                if is_transient_error(exc):
-                    if attempt.commit_xid is not None and await self._committed(attempt, backoff):
-                        return _Result(attempt.inserted, len(rows) - attempt.inserted)
-                    self._retries["connection"].inc()
-                elif isinstance(exc, _DATA_ERRORS):
-                    raise _RowDataError() from exc
-                else:
-                    # Not a row's fault and not known to be transient (a missing table,
-                    # a revoked privilege): keep the rows and wait for an operator.
-                    self._retries["error"].inc()
-                    _log.error("copy_failed", table=self._table, rows=len(rows), error=repr(exc))
-                await asyncio.sleep(backoff.next_delay())
-
-    async def _attempt(self, rows: Sequence[Row], slow: bool, attempt: _Attempt) -> int:
-        """One transaction: COPY (fast) or stage + INSERT ON CONFLICT (slow)."""
-        try:
-            async with self._pool.acquire(timeout=self._timeout) as conn:
-                async with conn.transaction():
-                    xid = await conn.fetchval(_XID_SQL, timeout=self._timeout)
-                    if slow:
-                        attempt.inserted = await self._copy_slow(conn, rows)
-                    else:
-                        await self._copy(conn, self._table, rows)
-                        attempt.inserted = len(rows)
-                    attempt.commit_xid = xid  # COMMIT is sent when the block exits
-                attempt.committed = True
-        except Exception:
-            if attempt.committed:  # only returning the connection to the pool failed
-                return attempt.inserted
-            raise
-        return attempt.inserted
-
-    async def _copy(self, conn: asyncpg.Connection, table: str, rows: Sequence[Row]) -> None:
-        await conn.copy_records_to_table(
-            table, records=rows, columns=self._columns, timeout=self._timeout
-        )
-
-    async def _copy_slow(self, conn: asyncpg.Connection, rows: Sequence[Row]) -> int:
-        await conn.execute(self._create_stage_sql, timeout=self._timeout)
-        await self._copy(conn, self._stage_name, rows)
-        status: str = await conn.execute(self._insert_stage_sql, timeout=self._timeout)
-        return int(status.rsplit(" ", 1)[-1])
-
-    async def _ensure_partitions(self, key: int, rows: Sequence[Row], backoff: Backoff) -> bool:
-        """Create the batch's partitions; False if a transient error got in the way."""
-        if self._partitions is None:
-            return False
-        try:
-            await self._partitions.ensure_for(self._table, (row[key] for row in rows))
-        except Exception as exc:
-            if not is_transient_error(exc):
-                raise _RowDataError() from exc
-            await asyncio.sleep(backoff.next_delay())
-            return False
-        return True
-
-    async def _committed(self, attempt: _Attempt, backoff: Backoff) -> bool:
-        """Whether the transaction whose COMMIT got no answer did commit."""
-        while True:
-            try:
-                async with self._pool.acquire(timeout=self._timeout) as conn:
-                    status = await conn.fetchval(
-                        _XID_STATUS_SQL, attempt.commit_xid, timeout=self._timeout
-                    )
-            except Exception as exc:
-                if not is_transient_error(exc):
-                    raise
-                status = "unknown"
-            if status == "committed":
-                return True
-            if status in ("aborted", None):
-                return False
-            await asyncio.sleep(backoff.next_delay())  # "in progress" or unreachable
-
-    async def _reject(self, row: Row, exc: BaseException) -> None:
-        self._rejected.inc()
-        if self._on_reject is None:
-            _log.warning("copy_row_rejected", table=self._table, error=str(exc))
-            return
-        try:
-            result = self._on_reject(row, exc)
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            _log.exception("copy_on_reject_failed", table=self._table, error=str(exc))
 
 
 class CopyWriter:
@@ -328,7 +93,7 @@ class CopyWriter:
         self._ncols = len(spec.column_names)
         self._max_rows = max_rows
         self._max_age = max_age_s
-        self._committer = _BatchCommitter(
+        self._committer = BatchCommitter(
             pool,
             spec,
             partitions=partitions,
@@ -357,6 +122,11 @@ class CopyWriter:
             COPY_SECONDS.labels(self.table),
             COPY_BUFFERED.labels(self.table),
         )
+
+    @property
+    def fault(self) -> str | None:
+        """Why the writer cannot commit right now (rows kept, retried), else ``None``."""
+        return self._committer.fault
 
     @property
     def pending(self) -> int:

@@ -16,10 +16,20 @@
   before its rows are committed and its entries written; a crash before that means the
   broker redelivers it.
 * Backpressure: Redis down → the committed prefix waits and is retried with backoff (the
-  readiness check fails meanwhile); PostgreSQL down → the writers buffer up to their bound
-  and then block the worker. Either way the tracked messages reach a high-water mark (count
-  or bytes) and reading pauses; nothing is dropped. The bytes mark is what bounds memory
-  with large payloads (frames): docs/ingest.md "Memory" adds up what else is held.
+  readiness check fails meanwhile); PostgreSQL down or refusing the writes for a reason that
+  is no row's fault (a revoked privilege, a partition it cannot create, a full disk: see
+  :mod:`vigil_runtime.faults`) → the writers keep their rows, retry with backoff and the
+  readiness check fails with the reason; the writers buffer up to their bound and then
+  block the worker. Either way the tracked messages reach a high-water mark (count or
+  bytes) and reading pauses; nothing is dropped, and everything resumes by itself when the
+  cause goes away. The bytes mark is what bounds memory with large payloads (frames):
+  docs/ingest.md "Memory" adds up what else is held.
+* Only a row's own bad data (SQLSTATE class 22/23) makes it a reject: its message's original
+  topic and payload go to ``ingest_rejects`` (replayable with ``vigil rejects replay``), and
+  the message is acknowledged once that reject row is committed, never before.
+* A fan-out group that fails with a non-transient Redis error ``POISON_ATTEMPTS`` times is
+  split until the message that fails alone is found; that one goes to ``vigil:dlq``
+  (:mod:`vigil_ingest.poison`), so one poisoned message never stalls the ingest.
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ import contextlib
 import inspect
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -58,10 +68,12 @@ from vigil_ingest.metrics import (
     REJECTED,
     observe_lag,
 )
+from vigil_ingest.poison import POISON_ATTEMPTS, publish_isolating, write_dead_letters
 from vigil_ingest.registry import CameraRegistry
 from vigil_ingest.settings import IngestSettings
 from vigil_runtime.backoff import Backoff
 from vigil_runtime.copy_writer import CopyWriter, Row
+from vigil_runtime.faults import describe_error, is_transient_redis_error
 from vigil_runtime.logging import RateLimitedLogger, get_logger
 from vigil_runtime.partitions import PartitionHelper
 from vigil_schema.enums import CameraStatus, RejectReason
@@ -106,7 +118,7 @@ def decode_limits(settings: IngestSettings) -> DecodeLimits:
 class _Tracked(Generic[M]):
     """A message from receipt to acknowledgement."""
 
-    __slots__ = ("decoded", "fanned_out", "inbound", "pending", "status_done")
+    __slots__ = ("decoded", "fanned_out", "inbound", "pending", "rejected_by_db", "status_done")
 
     def __init__(self, inbound: M, decoded: Decoded | None, pending: int) -> None:
         self.inbound = inbound
@@ -114,6 +126,7 @@ class _Tracked(Generic[M]):
         self.pending = pending  # writers whose rows are not yet committed
         self.fanned_out = False  # stream entries and state written
         self.status_done = decoded is None or decoded.status is None
+        self.rejected_by_db = False  # its payload is in ingest_rejects (a row was refused)
 
 
 class Pipeline(Generic[M]):
@@ -141,6 +154,7 @@ class Pipeline(Generic[M]):
         self._settings = settings
         limits = decode_limits(settings)
         self._decode: Decoder[M] = decoder or (lambda msg, now: decode(msg, registry, now, limits))
+        self._redis = redis
         self._fanout = Fanout(redis, frames_maxlen=settings.frames_maxlen)
         partitions = PartitionHelper(pool)
         self._writers = {
@@ -244,6 +258,9 @@ class Pipeline(Generic[M]):
         for task in self._tasks:
             if task.done():
                 raise RuntimeError(f"{task.get_name()} stopped")
+        faults = [f"{name}: {w.fault}" for name, w in self._named_writers() if w.fault]
+        if faults:
+            raise RuntimeError("postgres writes failing, rows kept: " + "; ".join(faults))
         if self._fanout_error is not None:
             raise RuntimeError(f"redis fan-out failing: {self._fanout_error}")
         started = self._publishing_since
@@ -294,6 +311,9 @@ class Pipeline(Generic[M]):
     def _all_writers(self) -> list[CopyWriter]:
         return [*self._writers.values(), self._rejects]
 
+    def _named_writers(self) -> list[tuple[str, CopyWriter]]:
+        return [*self._writers.items(), (self._rejects.table, self._rejects)]
+
     # -- worker --------------------------------------------------------------------------
 
     async def _work(self) -> None:
@@ -339,17 +359,36 @@ class Pipeline(Generic[M]):
         await self._rejects.add(row, on_commit=lambda: self._committed(tracked))
 
     async def _store_db_reject(self, table: str, row: Row, exc: BaseException) -> None:
-        """A row the database refused (should not happen: payloads are validated to be
-        storable): keep it in ingest_rejects, committed before its message is acknowledged.
+        """A row the database refused for its own data (should not happen: payloads are
+        validated to be storable): its message's topic and original payload go to
+        ingest_rejects (once per message), committed before the message is acknowledged.
+        Raises (the writer then retries, holding the message) if that row cannot be stored.
         """
-        detail = f"the database refused the {table} row: {exc}"
+        detail = f"the database refused a {table} row: {describe_error(exc)}"
         REJECTED.labels(RejectReason.VALIDATION_ERROR.value).inc()
-        self._warn.error("row refused by the database", key=f"db:{table}", error=str(exc))
-        payload = repr(row).encode("utf-8", "backslashreplace")
-        rejected = Rejected(RejectReason.VALIDATION_ERROR, detail, str(row[0]))
-        received = datetime.now(UTC)
-        await self._rejects.add(reject_row(f"table:{table}", payload, rejected, received))
+        self._warn.error("row refused by the database", key=f"db:{table}", error=detail)
+        tracked = self._tracked_of(table, row)
+        if tracked is None:  # not reachable: every row added belongs to a tracked message
+            raise RuntimeError(f"refused {table} row of no tracked message: {detail}")
+        if tracked.rejected_by_db:
+            return  # another row of the same message already kept its payload
+        decoded = tracked.decoded
+        rejected = Rejected(
+            RejectReason.VALIDATION_ERROR, detail, decoded.camera_id if decoded else None
+        )
+        inbound = tracked.inbound
+        received = _utc(inbound.received_at)
+        await self._rejects.add(reject_row(inbound.topic, inbound.payload, rejected, received))
         await self._rejects.flush()
+        tracked.rejected_by_db = True
+
+    def _tracked_of(self, table: str, row: Row) -> _Tracked[M] | None:
+        """The message a row was decoded from (rows are matched by identity; rare path)."""
+        for tracked in self._tracked:
+            decoded = tracked.decoded
+            if decoded is not None and any(r is row for r in decoded.rows.get(table, ())):
+                return tracked
+        return None
 
     def _committed(self, tracked: _Tracked[M]) -> None:
         tracked.pending -= 1
@@ -381,6 +420,7 @@ class Pipeline(Generic[M]):
 
     async def _fan_out(self) -> None:
         backoff = Backoff(initial=0.05, maximum=5.0)
+        poisoned = 0  # non-transient failures of the head group in a row
         while True:
             group = self._committed_prefix()
             if not group:
@@ -391,13 +431,18 @@ class Pipeline(Generic[M]):
                 continue
             self._publishing_since = time.monotonic()
             try:
-                await self._publish(group)
+                if poisoned >= POISON_ATTEMPTS:
+                    await publish_isolating(group, self._publish, self._dead_letter)
+                else:
+                    await self._publish(group)
             except Exception as exc:
                 self._fanout_failed(exc)
+                poisoned = 0 if is_transient_redis_error(exc) else poisoned + 1
                 await asyncio.sleep(backoff.next_delay())
                 continue
             finally:
                 self._publishing_since = None
+            poisoned = 0
             backoff.reset()
             self._fanout_error = None
             self._acknowledge(group)
@@ -405,7 +450,7 @@ class Pipeline(Generic[M]):
     def _has_pending_rows(self) -> bool:
         return any(tracked.pending > 0 for tracked in self._tracked)
 
-    async def _publish(self, group: list[_Tracked[M]]) -> None:
+    async def _publish(self, group: Sequence[_Tracked[M]]) -> None:
         """Fan out the group, then hand its status reports to liveness; a retry after a
         failure redoes only the steps that did not succeed.
         """
@@ -422,6 +467,14 @@ class Pipeline(Generic[M]):
                 if inspect.isawaitable(result):
                     await result
             tracked.status_done = True
+
+    async def _dead_letter(self, tracked: _Tracked[M], exc: BaseException) -> None:
+        """A message whose fan-out fails alone: to ``vigil:dlq``, then done."""
+        if tracked.decoded is not None:
+            error = describe_error(exc)
+            await write_dead_letters(self._redis, tracked.decoded, tracked.inbound.topic, error)
+        tracked.fanned_out = True
+        tracked.status_done = True
 
     def _fanout_failed(self, exc: Exception) -> None:
         FANOUT_FAILURES.inc()
