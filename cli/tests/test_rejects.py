@@ -7,6 +7,7 @@ services/ingest/tests/test_ingest_faults_e2e.py; here: filters, what cannot be r
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,13 +17,15 @@ from click.testing import CliRunner, Result
 
 from vigil_cli.commands.rejects import parse_since
 from vigil_cli.main import cli
+from vigil_schema.roles import CLI
 
 NOW = datetime.now(UTC)
 
 
 @pytest.fixture
-def vigil(database_url: str, tmp_path: Path):
-    env = {"VIGIL_DATABASE_URL": database_url, "VIGIL_ENV_FILE": str(tmp_path / "absent.env"),
+def vigil(role_database_url: Callable[[str], str], tmp_path: Path):
+    env = {"VIGIL_DATABASE_URL": role_database_url(CLI),  # the CLI's own role
+           "VIGIL_ENV_FILE": str(tmp_path / "absent.env"),
            "VIGIL_MQTT_URL": "mqtt://127.0.0.1:1"}  # fmt: skip  # nothing listens: no publish
 
     def invoke(*args: str) -> Result:

@@ -94,6 +94,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "optimizations": "SU",
         "retention_policies": "SU",
         "applied_configs": SI,
+        "ingest_rejects": "SD",
         "audit_log": SI,
     },
     READONLY: {name: S for name in ALL_RELATIONS if name not in ("users", "cameras")},

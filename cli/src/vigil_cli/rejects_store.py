@@ -84,17 +84,21 @@ class RejectRow:
         return None
 
 
+REPLAY_LOCK = "vigil rejects replay"
+"""Name of the transaction-level advisory lock that serialises replays: a second replay
+waits, then finds the rows the first one deleted gone (no ``FOR UPDATE``, which would need
+UPDATE on ingest_rejects; the CLI's role may only read and delete there)."""
+
+
 def select_rows(conn: Connection, where: RejectFilter, *, lock: bool = False) -> list[RejectRow]:
-    """The matching rows, oldest first (``lock``: ``FOR UPDATE``, for a replay)."""
+    """The matching rows, oldest first (``lock``, for a replay: first take
+    :data:`REPLAY_LOCK` until the transaction ends)."""
+    if lock:
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (REPLAY_LOCK,))
     condition, params = where.where()
     query = sql.SQL(
-        "SELECT {columns} FROM ingest_rejects WHERE {condition} "
-        "ORDER BY received_at, id LIMIT %s {lock}"
-    ).format(
-        columns=sql.SQL(_COLUMNS),
-        condition=condition,
-        lock=sql.SQL("FOR UPDATE" if lock else ""),
-    )
+        "SELECT {columns} FROM ingest_rejects WHERE {condition} ORDER BY received_at, id LIMIT %s"
+    ).format(columns=sql.SQL(_COLUMNS), condition=condition)
     rows = conn.execute(query, [*params, where.limit]).fetchall()
     return [
         RejectRow(**{**row, "payload": bytes(row["payload"] or b"")})  # bytea → bytes

@@ -12,27 +12,25 @@ infrastructure fault is not a bad row, and rejects can be replayed once their ca
 * A camera-state key of the wrong type poisons one message's fan-out: that message goes to
   ``vigil:dlq``, the others (and later ones) are fanned out and acknowledged.
 
-The ingest runs as a login role of this test (every table privilege, no superuser), since
-privileges do not apply to a superuser.
+The ingest runs as its own role's login (``vigil_ingest``), the CLI as ``vigil_cli``'s, as
+the launcher and the deployments do: privileges do not apply to a superuser.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-import pytest
 import redis
 from click.testing import CliRunner
 
 from vigil_cli.main import cli
 from vigil_runtime.testing.services import ServiceProcess
+from vigil_schema.roles import CLI, service_role
 from vigil_schema.streams import DLQ, EVENTS, Envelope, camera_state_key
 from vigil_schema.topics import events_topic
 
@@ -59,37 +57,13 @@ def wait_until(predicate: Callable[[], bool], what: str, describe: Callable[[], 
         time.sleep(0.2)
 
 
-@pytest.fixture
-def ingest_role(ingest_harness: Any) -> Iterator[tuple[str, str]]:
-    """``(role, database URL as that role)``: a login role with every table privilege."""
-    role = f"vigil_t_{secrets.token_hex(4)}"
-    admin = ingest_harness.database_url
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE {role} LOGIN")
-        conn.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")
-        conn.execute(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}")
-    parts = urlsplit(admin)
-    url = urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port}"))
-    try:
-        yield role, url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,)
-            )
-            conn.execute(f"DROP OWNED BY {role}")
-            conn.execute(f"DROP ROLE {role}")
-
-
-def test_a_revoked_insert_holds_every_ack_until_granted_back(
-    ingest_harness: Any, ingest_role: tuple[str, str]
-) -> None:
+def test_a_revoked_insert_holds_every_ack_until_granted_back(ingest_harness: Any) -> None:
     harness = ingest_harness
-    role, url = ingest_role
+    role = service_role("ingest")  # the launcher runs the ingest as this role's login
     cameras = harness.namespace.cameras("fault", 2)
     harness.register(cameras)
     publisher = harness.publisher("faults")
-    with harness.ingest(VIGIL_DATABASE_URL=url) as service:
+    with harness.ingest() as service:
         for index, camera in enumerate(cameras):
             publisher.publish(events_topic(camera), events_payload(index * 100, 10))
         publisher.wait_acked()
@@ -125,13 +99,13 @@ def _not_ready_with(service: ServiceProcess, text: str) -> bool:
 
 
 def test_a_rejected_event_is_stored_after_its_camera_is_added_and_replayed(
-    ingest_harness: Any,
+    ingest_harness: Any, role_database_url: Callable[[str], str]
 ) -> None:
     harness = ingest_harness
     (camera,) = harness.namespace.cameras("late", 1)
     publisher = harness.publisher("replay")
     payload = events_payload(0, 3)
-    with harness.ingest():
+    with harness.ingest() as service:
         publisher.publish(events_topic(camera), payload)
         publisher.wait_acked()
         harness.wait_count(1, "SELECT count(*) FROM ingest_rejects WHERE camera_id = %s", camera)
@@ -140,7 +114,10 @@ def test_a_rejected_event_is_stored_after_its_camera_is_added_and_replayed(
             (events_topic(camera), payload, "unknown_camera")
         ]
         harness.register([camera])
-        env = {"VIGIL_DATABASE_URL": harness.database_url, "VIGIL_MQTT_URL": harness.mqtt_url,
+        wait_until(lambda: harness.metric(service, "vigil_ingest_cameras_known") == 1,
+                   "the ingest's registry knows the camera (NOTIFY)",
+                   lambda: service.describe("log"))  # fmt: skip
+        env = {"VIGIL_DATABASE_URL": role_database_url(CLI), "VIGIL_MQTT_URL": harness.mqtt_url,
                "VIGIL_ENV_FILE": "/nonexistent/vigil.env"}  # fmt: skip
         dry = CliRunner().invoke(cli, ["rejects", "replay", "--reason", "unknown_camera",
                                        "--since", "1h", "--dry-run"], env=env)  # fmt: skip

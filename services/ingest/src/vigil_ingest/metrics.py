@@ -57,6 +57,9 @@ QUEUE_BYTES = Gauge(
     "Bytes held by messages received but not yet acknowledged (vigil_ingest.memory estimate)",
 )
 READING_PAUSED = Gauge("vigil_ingest_reading_paused", "1 while MQTT reading is paused")
+CAMERAS_KNOWN = Gauge(
+    "vigil_ingest_cameras_known", "Cameras in the registry (as of its last reload from cameras)"
+)
 ACKS = Counter("vigil_ingest_acks_total", "Messages acknowledged after commit and fan-out")
 ACKS_STALE = Counter(
     "vigil_ingest_acks_stale_total",

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from vigil_ingest.metrics import CAMERAS_KNOWN
 from vigil_runtime.backoff import Backoff
 from vigil_runtime.db import is_transient_error
 from vigil_runtime.logging import RateLimitedLogger, get_logger
@@ -134,6 +135,7 @@ class CameraRegistry:
         }
         removed = frozenset(self._cameras.keys() - cameras.keys())
         self._cameras = cameras
+        CAMERAS_KNOWN.set(len(cameras))
         self._retention = {
             row["table_name"]: timedelta(days=row["retention_days"]) for row in retention_rows
         }

@@ -195,6 +195,9 @@ GRANT EXECUTE ON FUNCTION vigil_archive_partition(text) TO vigil_retention;
 GRANT INSERT, UPDATE, DELETE ON cameras, users, silences TO vigil_cli;
 GRANT UPDATE ON alerts, optimizations, retention_policies TO vigil_cli;
 GRANT INSERT ON applied_configs TO vigil_cli;
+-- vigil rejects replay re-publishes a reject's payload, then deletes the row (in one
+-- transaction with its audit_log entry).
+GRANT DELETE ON ingest_rejects TO vigil_cli;
 
 -- SELECT on every table and view for the CLI, and (but users) for Grafana. cameras is above.
 DO $$
