@@ -13,9 +13,10 @@ makes Redis report no lag), :func:`split_lag` separates the two:
   ``length`` entries are unread, the rest of Redis' lag was trimmed unread;
 * group caught up (``last-delivered-id`` = the last generated id): nothing is unread, all of
   Redis' lag was trimmed unread;
-* group in the middle: the trimmed count cannot be told apart cheaply; the last value seen
-  for the group is kept (it only grows while the group exists) and the lag is Redis' lag
-  minus it.
+* group in the middle: the trimmed count cannot be told apart cheaply; the last value the
+  caller saw for the group (``previous``; it only grows while the group exists) is kept and
+  the lag is Redis' lag minus it; with no previous value the trimmed count is unknown
+  (``None``) and the lag is Redis' lag, an upper bound.
 
 With Redis 6.2 (no ``lag``/``entries-read``) the lag and trimmed counts are ``None``.
 """
@@ -42,10 +43,6 @@ TRIMMED_UNREAD = Gauge(
     "Entries trimmed from the stream before the group read them (since the group's creation)",
     ["stream", "group"],
 )
-
-_last_trimmed: dict[tuple[str, str], int] = {}
-"""Last trimmed-unread count seen per (stream, group), for the in-the-middle case."""
-
 
 @dataclass(frozen=True, slots=True)
 class GroupStats:
@@ -99,12 +96,17 @@ def split_lag(
         return redis_lag - trimmed, trimmed
     if last_id is not None and delivered >= _id_key(last_id):
         return 0, redis_lag
-    trimmed = min(previous_trimmed or 0, redis_lag)
+    if previous_trimmed is None:
+        return redis_lag, None
+    trimmed = min(previous_trimmed, redis_lag)
     return redis_lag - trimmed, trimmed
 
 
-async def read_stream_stats(client: redis.asyncio.Redis, stream: str) -> StreamStats:
-    """The stream's stats; ``exists=False`` when there is no such stream."""
+async def read_stream_stats(
+    client: redis.asyncio.Redis, stream: str, previous: Mapping[str, int | None] | None = None
+) -> StreamStats:
+    """The stream's stats; ``exists=False`` when there is no such stream. ``previous``:
+    the trimmed-unread counts last seen per group (see the module docstring)."""
     try:
         info: Any = await client.xinfo_stream(stream)
         groups: Any = await client.xinfo_groups(stream)
@@ -119,8 +121,8 @@ async def read_stream_stats(client: redis.asyncio.Redis, stream: str) -> StreamS
     last_id = _text(last_generated) if last_generated is not None else None
     length = int(named.get("length", 0))
     added = named.get("entries-added")
-    stats = [_group(stream, {_text(k): v for k, v in g.items()}, length, first_id, last_id)
-             for g in groups]  # fmt: skip
+    stats = [_group({_text(k): v for k, v in g.items()}, length, first_id, last_id,
+                    previous or {}) for g in groups]  # fmt: skip
     return StreamStats(
         stream,
         exists=True,
@@ -133,7 +135,11 @@ async def read_stream_stats(client: redis.asyncio.Redis, stream: str) -> StreamS
 
 
 def _group(
-    stream: str, info: Mapping[str, Any], length: int, first_id: str | None, last_id: str | None
+    info: Mapping[str, Any],
+    length: int,
+    first_id: str | None,
+    last_id: str | None,
+    previous: Mapping[str, int | None],
 ) -> GroupStats:
     name = _text(info["name"])
     raw_lag = info.get("lag")
@@ -143,10 +149,8 @@ def _group(
         first_id=first_id,
         last_id=last_id,
         last_delivered_id=_text(info.get("last-delivered-id", "0-0")),
-        previous_trimmed=_last_trimmed.get((stream, name)),
+        previous_trimmed=previous.get(name),
     )
-    if trimmed is not None:
-        _last_trimmed[(stream, name)] = trimmed
     return GroupStats(
         group=name,
         consumers=int(info.get("consumers", 0)),

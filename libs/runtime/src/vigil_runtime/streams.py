@@ -214,6 +214,7 @@ class StreamConsumer:
         self._claim_cursor: bytes | str = b"0-0"
         self._next_claim_at = 0.0
         self._next_lag_at = 0.0
+        self._trimmed_seen: dict[str, int | None] = {}
         self._errors: OrderedDict[bytes, str] = OrderedDict()
         self._group_ready = False
         self._stop = asyncio.Event()
@@ -473,7 +474,10 @@ class StreamConsumer:
         if now < self._next_lag_at:
             return
         self._next_lag_at = now + self._lag_interval_s
-        export(await read_stream_stats(self._redis, self.stream), self.group)
+        stats = await read_stream_stats(self._redis, self.stream, self._trimmed_seen)
+        for group in stats.groups:
+            self._trimmed_seen[group.group] = group.trimmed_unread
+        export(stats, self.group)
 
 
 def _policy(policies: Mapping[str, StreamPolicy], stream: str) -> StreamPolicy:
