@@ -221,6 +221,7 @@ async def test_an_entry_failing_max_deliveries_times_is_dead_lettered_with_its_e
     letter = envelope.unwrap(DeadLetter)
     assert letter.stream == STREAM
     assert letter.group == GROUP
+    assert entry_id is not None
     assert letter.entry_id == entry_id.decode()
     assert letter.deliveries == 3
     assert letter.error == "ValueError: cannot handle 7"
@@ -237,6 +238,7 @@ async def test_an_entry_delivered_too_often_is_dead_lettered_without_handling(
     worker = consumer(redis_client, handler, claim_idle_ms=50, max_deliveries=3)
     await worker.ensure_group()
     entry_id = await producer.publish(STREAM, {"n": "1"})
+    assert entry_id is not None
     # It crashed consumer "a" five times already.
     await redis_client.xreadgroup(GROUP, "a", {STREAM: ">"})
     await redis_client.xclaim(STREAM, GROUP, "a", 0, [entry_id], retrycount=5)
