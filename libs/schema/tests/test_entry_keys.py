@@ -106,3 +106,11 @@ def test_start_positions_and_minid() -> None:
     assert replay.start_id(now) == f"{millis - 3_600_001}-{2**64 - 1}"
     assert replay.min_id(now) is None
     assert STREAM_POLICIES[DLQ].start == ALL_RETAINED
+
+
+def test_the_events_fast_path_is_the_generic_rows_key() -> None:
+    events = [event(1), event(2, TS.astimezone(timezone(timedelta(hours=-5))), "scene_change")]
+    rows = [("cam-1", e.event_type.value, e.frame_number, e.ts) for e in events]
+    assert events_key("cam-1", events) == rows_key(
+        CAMERA_EVENTS.name, rows, CAMERA_EVENTS.dedup_key
+    )
