@@ -33,13 +33,16 @@ class Handler:
 
 
 def make(
-    client: redis.asyncio.Redis, handler: Handler, start: str | timedelta = ALL_RETAINED
+    client: redis.asyncio.Redis,
+    handler: Handler,
+    start: str | timedelta = ALL_RETAINED,
+    group: str = GROUP,
 ) -> StreamConsumer:
     policies = {
         STREAM: StreamPolicy(STREAM, 10_000, None, start, timedelta(minutes=5), "test"),
         DLQ: StreamPolicy(DLQ, 10_000, None, ALL_RETAINED, timedelta(minutes=5), "test"),
     }
-    return StreamConsumer(client, STREAM, GROUP, "c", handler, block_ms=20,
+    return StreamConsumer(client, STREAM, group, "c", handler, block_ms=20,
                           dlq_stream=DLQ, lag_interval_s=0.0, policies=policies)  # fmt: skip
 
 
@@ -115,8 +118,7 @@ async def test_other_groups_do_not_share_completed_keys(
 ) -> None:
     first, second = Handler(), Handler()
     worker = make(redis_client, first)
-    other = make(redis_client, second)
-    other.group = "other"
+    other = make(redis_client, second, group="other")
     await worker.ensure_group()
     await other.ensure_group()
     await redis_client.xadd(STREAM, {"n": b"1", "key": b"k"})

@@ -44,6 +44,7 @@ TRIMMED_UNREAD = Gauge(
     ["stream", "group"],
 )
 
+
 @dataclass(frozen=True, slots=True)
 class GroupStats:
     """One consumer group of a stream."""

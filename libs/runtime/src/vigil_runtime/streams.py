@@ -1,7 +1,8 @@
 """Redis Streams: a producer, and a consumer-group consumer with at-least-once delivery.
 
-:class:`StreamProducer` adds entries through :class:`vigil_runtime.stream_writer.StreamWriter`
-(bounded by the stream's ``StreamPolicy``, idempotent per entry key).
+:class:`StreamProducer` (:mod:`vigil_runtime.stream_producer`, re-exported here) adds
+entries through :class:`vigil_runtime.stream_writer.StreamWriter` (bounded by the stream's
+``StreamPolicy``, idempotent per entry key).
 
 :class:`StreamConsumer` creates its group at the stream's documented start position
 (``StreamPolicy.start``: ``$`` for live-only streams, a time back for replaying ones; see
@@ -36,23 +37,25 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import redis.asyncio
 import redis.exceptions
 from prometheus_client import Counter
 
 from vigil_runtime.backoff import Backoff
+from vigil_runtime.completed_keys import CompletedKeys
 from vigil_runtime.db import is_transient_error
 from vigil_runtime.logging import get_logger
+from vigil_runtime.stream_producer import Fields, FieldSource, StreamProducer
 from vigil_runtime.stream_stats import export, read_stream_stats
 from vigil_runtime.stream_writer import OutgoingEntry, StreamWriter
 from vigil_schema.entry_keys import IDEMPOTENCY_FIELD
 from vigil_schema.messages import DeadLetter
-from vigil_schema.streams import DLQ, STREAM_POLICIES, Envelope, StreamPolicy, completed_key
+from vigil_schema.streams import DLQ, STREAM_POLICIES, Envelope, StreamPolicy
 
 __all__ = [
     "REDIS_CONNECTION_ERRORS",
@@ -66,8 +69,6 @@ __all__ = [
 ]
 
 _log = get_logger(__name__)
-
-Fields = Mapping[str | bytes, bytes | str | int | float]
 
 CONSUMED = Counter(
     "vigil_stream_consumed_total", "Entries delivered to this consumer", ["stream", "group"]
@@ -101,12 +102,6 @@ _ERROR_MEMORY = 10_000  # entry ids whose last handler error is remembered
 _KEY_FIELD = IDEMPOTENCY_FIELD.encode()
 
 
-class FieldSource(Protocol):
-    """Anything with ``to_fields()``, such as ``vigil_schema.streams.Envelope``."""
-
-    def to_fields(self) -> Mapping[str, bytes | str]: ...
-
-
 @dataclass(frozen=True, slots=True)
 class StreamEntry:
     """One delivered entry; ``deliveries`` counts this delivery (1 when new)."""
@@ -127,45 +122,6 @@ Handler = Callable[[list[StreamEntry]], Awaitable[None]]
 def is_transient(exc: BaseException) -> bool:
     """Whether a handler error means "a server is unavailable", not "bad entry"."""
     return isinstance(exc, REDIS_CONNECTION_ERRORS) or is_transient_error(exc)
-
-
-def _as_fields(fields: Fields | FieldSource) -> dict[Any, Any]:
-    if isinstance(fields, Mapping):
-        return dict(fields)
-    return dict(fields.to_fields())
-
-
-def _as_bytes(value: bytes | str) -> bytes:
-    return value if isinstance(value, bytes) else value.encode()
-
-
-class StreamProducer:
-    """Publishes entries (a field mapping or an ``Envelope``) to streams, each bounded by
-    its ``StreamPolicy`` and added once per idempotency key (:class:`StreamWriter`)."""
-
-    def __init__(
-        self,
-        client: redis.asyncio.Redis,
-        *,
-        policies: Mapping[str, StreamPolicy] = STREAM_POLICIES,
-    ) -> None:
-        self._writer = StreamWriter(client, policies=policies)
-
-    async def publish(self, stream: str, fields: Fields | FieldSource) -> bytes | None:
-        """Add one entry; its id, or ``None`` when its key was added moments ago."""
-        [entry_id] = await self.publish_many([(stream, fields)])
-        return entry_id
-
-    async def publish_many(
-        self, items: Iterable[tuple[str, Fields | FieldSource]]
-    ) -> list[bytes | None]:
-        """Add (stream, fields) pairs in order, in one script call; their ids (``None``:
-        skipped as a duplicate)."""
-        entries = [OutgoingEntry(stream, _as_fields(fields)) for stream, fields in items]
-        if not entries:
-            return []
-        result = await self._writer.write(entries, want_ids=True)
-        return list(result.ids)
 
 
 class _Stopped(Exception):
@@ -200,7 +156,7 @@ class StreamConsumer:
         self.stream, self.group, self.consumer = stream, group, consumer
         self.policy = _policy(policies, stream)
         _policy(policies, dlq_stream)  # the dead-letter stream needs a bound too
-        self._dedup_window_s = max(1, round(self.policy.dedup_window.total_seconds()))
+        self._completed = CompletedKeys(client, stream, group, self.policy.dedup_window)
         self._writer = StreamWriter(client, policies=policies)
         self._handler = handler
         self._batch_size = batch_size
@@ -365,31 +321,13 @@ class StreamConsumer:
     async def _skip_completed(self, entries: list[StreamEntry]) -> list[StreamEntry]:
         """Acknowledge (without handling) the entries whose key the group completed, or
         that repeat a key earlier in the batch; the others, in order."""
-        keyed = [entry.key for entry in entries if entry.key is not None]
-        if not keyed:
-            return entries
-        names = [self._completed_key(key) for key in keyed]
-        done: list[Any] = await self._redis.mget(names)
-        completed = {key for key, value in zip(keyed, done, strict=True) if value is not None}
-        live: list[StreamEntry] = []
-        skipped: list[StreamEntry] = []
-        seen: set[bytes] = set()
-        for entry in entries:
-            key = entry.key
-            if key is not None and (key in completed or key in seen):
-                skipped.append(entry)
-                continue
-            if key is not None:
-                seen.add(key)
-            live.append(entry)
+        flags = await self._completed.duplicates([entry.key for entry in entries])
+        skipped = [entry.id for entry, duplicate in zip(entries, flags, strict=True) if duplicate]
         if skipped:
-            await self._redis.xack(self.stream, self.group, *[e.id for e in skipped])
+            await self._redis.xack(self.stream, self.group, *skipped)
             self._duplicates.inc(len(skipped))
             self._acked.inc(len(skipped))
-        return live
-
-    def _completed_key(self, key: bytes) -> str:
-        return completed_key(self.stream, self.group, key.decode("utf-8", "replace"))
+        return [entry for entry, duplicate in zip(entries, flags, strict=True) if not duplicate]
 
     async def _isolate(self, entries: list[StreamEntry]) -> None:
         """Handle entries one by one so that only the bad ones stay behind."""
@@ -441,9 +379,7 @@ class StreamConsumer:
         ``MULTI``."""
         ids = [e.id for e in entries]
         async with self._redis.pipeline(transaction=True) as pipe:
-            for entry in entries:
-                if entry.key is not None:
-                    pipe.set(self._completed_key(entry.key), b"1", ex=self._dedup_window_s)
+            self._completed.record(pipe, (entry.key for entry in entries))
             pipe.xack(self.stream, self.group, *ids)
             await pipe.execute()
         self._acked.inc(len(ids))
