@@ -117,9 +117,9 @@ def events_key(camera_id: str, events: Iterable[CameraEvent]) -> str:
     head = f"\x1e\x1f{camera_id}\x1f"
     parts = [CAMERA_EVENTS.name]
     append = parts.append
-    types = _EVENT_TYPE_TEXT
-    for event in events:
-        stamp = _micros(event.ts)
+    types, epoch, micro = _EVENT_TYPE_TEXT, _EPOCH, _MICROSECOND
+    for event in events:  # a naive ts cannot be subtracted from the aware epoch: TypeError
+        stamp = (event.ts - epoch) // micro
         append(f"{head}{types[event.event_type]}\x1f{event.frame_number}\x1f{stamp}")
     data = "".join(parts).encode()
     return hashlib.blake2b(data, digest_size=KEY_LENGTH // 2).hexdigest()
