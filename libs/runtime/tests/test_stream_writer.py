@@ -116,3 +116,19 @@ def test_every_stream_has_a_policy() -> None:
     from vigil_schema.streams import ALL_STREAMS
 
     assert set(STREAM_POLICIES) == set(ALL_STREAMS)
+
+
+async def test_the_lua_helper_bounds_a_scripts_own_xadd(redis_client: redis.asyncio.Redis) -> None:
+    """A script that adds an entry with other writes (the liveness transitions) trims with
+    the same policy: old entries by age, the rest to the cap."""
+    from vigil_runtime.stream_writer import lua_bounded_xadd
+
+    for n in range(1, 301):
+        await redis_client.xadd(STREAM, {"old": str(n)}, id=f"{n}-0")
+    bounded = policy(maxlen=100_000, max_age=timedelta(60))[STREAM]
+    script = redis_client.register_script(
+        lua_bounded_xadd(bounded) + "return vigil_xadd(KEYS[1], 'n', ARGV[1])"
+    )
+    await script(keys=[STREAM], args=["new"])
+    remaining: Any = await redis_client.xrange(STREAM)
+    assert [fields for _, fields in remaining] == [{b"n": b"new"}]

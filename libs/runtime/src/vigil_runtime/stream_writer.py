@@ -18,6 +18,9 @@ per entry: the ingest measured a tenth of redis-py's CPU per entry, ``bench/pipe
   Trimmed entries are counted (``vigil_stream_trimmed_total``).
 
 A stream without a policy is refused (``KeyError``): every stream has a documented bound.
+Scripts that must add an entry atomically with other writes (the ingest's liveness
+transitions) use :func:`lua_bounded_xadd` instead: the same bound, in their own script.
+
 The script is loaded on first use and again after ``NOSCRIPT`` (a Redis restart or
 ``SCRIPT FLUSH``); :meth:`StreamWriter.queue` lets a caller put the call in its own
 pipeline, next to other commands, and :meth:`StreamWriter.record` count its reply.
@@ -43,6 +46,7 @@ __all__ = [
     "OutgoingEntry",
     "StreamWriter",
     "WriteResult",
+    "lua_bounded_xadd",
 ]
 
 PUBLISHED = Counter("vigil_stream_published_total", "Entries added to a stream", ["stream"])
@@ -255,3 +259,23 @@ def _entry_id(value: Any) -> bytes | None:
     if not value:
         return None
     return value if isinstance(value, bytes) else str(value).encode()
+
+
+def lua_bounded_xadd(policy: StreamPolicy) -> str:
+    """Lua source of ``vigil_xadd(stream_key, field, value, ...)`` for a script that adds an
+    entry of ``policy``'s stream together with other writes: ``XADD`` then the same two trims
+    as :data:`BOUNDED_XADD_SCRIPT` (the policy's values are part of the source). Prepend it
+    to the script; it returns the new entry's id."""
+    age_ms = 0 if policy.max_age is None else round(policy.max_age.total_seconds() * 1000)
+    return f"""
+local function vigil_xadd(stream, ...)
+  local id = redis.call('XADD', stream, '*', ...)
+  if {age_ms} > 0 then
+    local t = redis.call('TIME')
+    local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    redis.call('XTRIM', stream, 'MINID', '~', string.format('%.0f-0', now_ms - {age_ms}))
+  end
+  redis.call('XTRIM', stream, 'MAXLEN', '~', {policy.maxlen})
+  return id
+end
+"""
