@@ -142,3 +142,32 @@ def test_column_names_are_the_copy_column_list() -> None:
     assert camera_events.all_column_names[0] == "id"
     assert camera_events.column_names == camera_events.all_column_names[1:]
     assert camera_events.insert_column_names == camera_events.column_names
+
+
+UNIQUE_INDEXES_SQL = """
+    SELECT c.relname, array_agg(a.attname::text ORDER BY a.attname)
+      FROM pg_index i
+      JOIN pg_class c ON c.oid = i.indrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey)
+     WHERE n.nspname = 'public' AND i.indisunique AND NOT i.indisprimary
+       AND i.indpred IS NULL AND NOT c.relispartition
+     GROUP BY i.indexrelid, c.relname
+"""
+
+
+def test_dedup_keys_are_the_unique_indexes_of_the_partitioned_tables(
+    db: psycopg.Connection,
+) -> None:
+    """``TableSpec.dedup_key`` (stream entries' idempotency keys derive from it) names
+    exactly the columns of the table's unique index, for every partitioned table."""
+    indexes: dict[str, set[tuple[str, ...]]] = {}
+    for table, columns in db.execute(UNIQUE_INDEXES_SQL):
+        indexes.setdefault(table, set()).add(tuple(columns))
+    declared = {spec.name: tuple(sorted(spec.dedup_key)) for spec in ALL_TABLES if spec.dedup_key}
+    actual = {
+        spec.name: next(iter(indexes[spec.name]))
+        for spec in PARTITIONED_TABLES
+        if len(indexes.get(spec.name, ())) == 1
+    }
+    assert declared == actual

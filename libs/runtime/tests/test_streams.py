@@ -8,6 +8,7 @@ import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,18 @@ from redis.backoff import NoBackoff
 
 from vigil_runtime.streams import StreamConsumer, StreamEntry, StreamProducer
 from vigil_schema.messages import DeadLetter
-from vigil_schema.streams import Envelope
+from vigil_schema.streams import ALL_RETAINED, Envelope, StreamPolicy
 
 STREAM = "vigil:test"
 GROUP = "workers"
 DLQ = "vigil:test-dlq"
+
+
+def _policy(stream: str, maxlen: int = 100_000) -> StreamPolicy:
+    return StreamPolicy(stream, maxlen, None, ALL_RETAINED, timedelta(minutes=5), "test")
+
+
+POLICIES = {name: _policy(name) for name in (STREAM, DLQ, "vigil:a", "vigil:b")}
 
 
 class Recorder:
@@ -51,7 +59,12 @@ class Recorder:
 def consumer(
     client: redis.asyncio.Redis, handler: Recorder, name: str = "b", **kwargs: object
 ) -> StreamConsumer:
-    options: dict[str, object] = {"block_ms": 50, "claim_idle_ms": 200, "dlq_stream": DLQ}
+    options: dict[str, object] = {
+        "block_ms": 50,
+        "claim_idle_ms": 200,
+        "dlq_stream": DLQ,
+        "policies": POLICIES,
+    }
     options.update(kwargs)
     return StreamConsumer(client, STREAM, GROUP, name, handler, **options)  # type: ignore[arg-type]
 
@@ -83,17 +96,14 @@ def metric(name: str) -> float:
     return REGISTRY.get_sample_value(name, {"stream": STREAM, "group": GROUP}) or 0.0
 
 
-async def test_publish_accepts_mappings_and_envelopes_and_trims_to_maxlen(
+async def test_publish_accepts_mappings_and_envelopes(
     redis_client: redis.asyncio.Redis,
 ) -> None:
-    producer = StreamProducer(redis_client)
+    producer = StreamProducer(redis_client, policies=POLICIES)
     first = await producer.publish(STREAM, {"n": "0", "blob": b"\x00\xff"})
-    for n in range(1, 50):
-        await producer.publish(STREAM, {"n": str(n)}, maxlen=10, approximate=False)
-    assert await redis_client.xlen(STREAM) == 10
+    assert first is not None
     entries = await xrange(redis_client, STREAM)
-    assert [e[1][b"n"] for e in entries] == [str(n).encode() for n in range(40, 50)]
-    assert first < entries[0][0]
+    assert entries == [(first, {b"n": b"0", b"blob": b"\x00\xff"})]
 
     envelope = Envelope(type="dead_letter", data="{}", attachments={"jpeg": b"\xff\xd8"})
     ids = await producer.publish_many([("vigil:a", envelope), ("vigil:b", {"x": 1})])
@@ -106,7 +116,7 @@ async def test_publish_accepts_mappings_and_envelopes_and_trims_to_maxlen(
 async def test_entries_are_acked_only_after_the_handler_returns(
     redis_client: redis.asyncio.Redis,
 ) -> None:
-    await StreamProducer(redis_client).publish(STREAM, {"n": "1"})
+    await StreamProducer(redis_client, policies=POLICIES).publish(STREAM, {"n": "1"})
     handler = Recorder(fail=RuntimeError, times=1)
     worker = consumer(redis_client, handler, claim_idle_ms=100)
     assert await worker.poll_once() == 1
@@ -173,7 +183,7 @@ async def test_a_dead_consumers_entries_are_reclaimed_after_claim_idle_ms(
     any_redis: redis.asyncio.Redis,
 ) -> None:
     redis_client = any_redis
-    producer = StreamProducer(redis_client)
+    producer = StreamProducer(redis_client, policies=POLICIES)
     handler = Recorder()
     survivor = consumer(redis_client, handler, name="b")
     await survivor.ensure_group()
@@ -194,7 +204,7 @@ async def test_a_dead_consumers_entries_are_reclaimed_after_claim_idle_ms(
 async def test_an_entry_failing_max_deliveries_times_is_dead_lettered_with_its_error(
     redis_client: redis.asyncio.Redis,
 ) -> None:
-    producer = StreamProducer(redis_client)
+    producer = StreamProducer(redis_client, policies=POLICIES)
     entry_id = await producer.publish(STREAM, {"n": "7", "jpeg": b"\xff\xd8\x00"})
     handler = Recorder(fail=ValueError)
     worker = consumer(redis_client, handler, claim_idle_ms=20, max_deliveries=3)
@@ -211,6 +221,7 @@ async def test_an_entry_failing_max_deliveries_times_is_dead_lettered_with_its_e
     letter = envelope.unwrap(DeadLetter)
     assert letter.stream == STREAM
     assert letter.group == GROUP
+    assert entry_id is not None
     assert letter.entry_id == entry_id.decode()
     assert letter.deliveries == 3
     assert letter.error == "ValueError: cannot handle 7"
@@ -222,11 +233,12 @@ async def test_an_entry_failing_max_deliveries_times_is_dead_lettered_with_its_e
 async def test_an_entry_delivered_too_often_is_dead_lettered_without_handling(
     redis_client: redis.asyncio.Redis,
 ) -> None:
-    producer = StreamProducer(redis_client)
+    producer = StreamProducer(redis_client, policies=POLICIES)
     handler = Recorder()
     worker = consumer(redis_client, handler, claim_idle_ms=50, max_deliveries=3)
     await worker.ensure_group()
     entry_id = await producer.publish(STREAM, {"n": "1"})
+    assert entry_id is not None
     # It crashed consumer "a" five times already.
     await redis_client.xreadgroup(GROUP, "a", {STREAM: ">"})
     await redis_client.xclaim(STREAM, GROUP, "a", 0, [entry_id], retrycount=5)
@@ -243,7 +255,7 @@ async def test_an_entry_delivered_too_often_is_dead_lettered_without_handling(
 async def test_a_poison_entry_does_not_block_the_rest_of_its_batch(
     redis_client: redis.asyncio.Redis,
 ) -> None:
-    producer = StreamProducer(redis_client)
+    producer = StreamProducer(redis_client, policies=POLICIES)
     for n in range(5):
         await producer.publish(STREAM, {"n": str(n), "poison": "1" if n == 2 else "0"})
     handler = Recorder()
@@ -260,7 +272,7 @@ async def test_a_poison_entry_does_not_block_the_rest_of_its_batch(
 async def test_transient_handler_errors_are_retried_in_place_not_dead_lettered(
     redis_client: redis.asyncio.Redis,
 ) -> None:
-    await StreamProducer(redis_client).publish(STREAM, {"n": "1"})
+    await StreamProducer(redis_client, policies=POLICIES).publish(STREAM, {"n": "1"})
     handler = Recorder(fail=ConnectionError, times=2)
     worker = consumer(redis_client, handler, max_deliveries=1, retry_backoff_max=0.01)
     assert await worker.poll_once() == 1
@@ -274,7 +286,7 @@ async def test_run_consumes_until_stopped(redis_client: redis.asyncio.Redis) -> 
     worker = consumer(redis_client, handler)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
-    producer = StreamProducer(redis_client)
+    producer = StreamProducer(redis_client, policies=POLICIES)
     for n in range(20):
         await producer.publish(STREAM, {"n": str(n)})
     await wait_until(lambda: _true(len(handler.seen) >= 20))
@@ -290,7 +302,7 @@ async def test_run_recreates_a_deleted_stream_and_group(redis_client: redis.asyn
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
     try:
-        await StreamProducer(redis_client).publish(STREAM, {"n": "1"})
+        await StreamProducer(redis_client, policies=POLICIES).publish(STREAM, {"n": "1"})
         await wait_until(lambda: _true(handler.seen == [b"1"]))
         await redis_client.delete(STREAM)
 
@@ -298,7 +310,7 @@ async def test_run_recreates_a_deleted_stream_and_group(redis_client: redis.asyn
             return bool(await redis_client.exists(STREAM))
 
         await wait_until(recreated)
-        await StreamProducer(redis_client).publish(STREAM, {"n": "2"})
+        await StreamProducer(redis_client, policies=POLICIES).publish(STREAM, {"n": "2"})
         await wait_until(lambda: _true(handler.seen == [b"1", b"2"]))
     finally:
         stop.set()
@@ -312,9 +324,7 @@ async def test_run_keeps_retrying_while_redis_is_unreachable_and_stops_on_reques
         host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0)
     )
     handler = Recorder()
-    worker = StreamConsumer(
-        client, STREAM, GROUP, "b", handler, block_ms=50, retry_backoff_max=0.05
-    )
+    worker = consumer(client, handler, retry_backoff_max=0.05)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
     await asyncio.sleep(0.5)
@@ -325,7 +335,7 @@ async def test_run_keeps_retrying_while_redis_is_unreachable_and_stops_on_reques
 
 
 async def test_lag_gauge_follows_xinfo_groups(redis_client: redis.asyncio.Redis) -> None:
-    producer = StreamProducer(redis_client)
+    producer = StreamProducer(redis_client, policies=POLICIES)
     worker = consumer(redis_client, Recorder(), batch_size=1, lag_interval_s=0.0)
     await worker.ensure_group()
     for n in range(3):

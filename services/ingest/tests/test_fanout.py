@@ -79,3 +79,30 @@ async def test_script_is_reloaded_after_a_script_flush(redis_client: aioredis.Re
     await fanout.publish([_data("a", last_seen="2")])
     assert await redis_client.xlen(EVENTS) == 2
     assert await redis_client.hgetall(camera_state_key("a")) == {b"last_seen": b"2"}
+
+
+async def test_a_retried_group_adds_no_entry_twice(redis_client: aioredis.Redis) -> None:
+    """A fan-out whose first attempt ran although it reported an error (a timed-out EVALSHA)
+    is retried with the same group: each keyed entry is in the stream once."""
+
+    def keyed(camera: str, key: str) -> Decoded:
+        fields = {"v": "1", "type": "events", "data": "{}", "key": key}
+        return Decoded(camera, "events", entries=(StreamItem(EVENTS, fields),), state={})
+
+    group = [keyed("a", "k1"), keyed("a", "k2"), keyed("b", "k3")]
+    fanout = Fanout(redis_client, frames_maxlen=10)
+    await fanout.publish(group)
+    await fanout.publish(group)
+    raw: Any = await redis_client.xrange(EVENTS)
+    assert [fields[b"key"] for _, fields in raw] == [b"k1", b"k2", b"k3"]
+
+
+async def test_every_stream_is_trimmed_to_its_policy(redis_client: aioredis.Redis) -> None:
+    """vigil:health, not only vigil:frames, is bounded on the fan-out's XADD: entries older
+    than the health policy's age (explicit ids from 1970) go with the next group."""
+    for n in range(1, 201):
+        await redis_client.xadd(HEALTH, {"old": str(n)}, id=f"{n}-0")
+    status = Decoded("c", "status", entries=(StreamItem(HEALTH, {"v": "1", "type": "x",
+                     "data": "{}"}),))  # fmt: skip
+    await Fanout(redis_client, frames_maxlen=10).publish([status])
+    assert await redis_client.xlen(HEALTH) == 1

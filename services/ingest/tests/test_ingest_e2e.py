@@ -5,7 +5,9 @@ it published: exactly N rows for N events, also across a SIGKILL of the ingest, 
 restart and two replicas on one shared subscription; after a Mosquitto restart every event
 the broker acknowledged to the publisher is stored exactly once (with a plain subscription;
 with the production shared one only where the broker keeps it across its restart, Mosquitto
-≥ 2.0.12: each restart test's docstring says which configuration it uses and why).
+≥ 2.0.12: each restart test's docstring says which configuration it uses and why); across
+reconnect storms and a SIGKILL, a consumer group on ``vigil:events`` handles each idempotency
+key once.
 
 Traffic is a mix of single-event and batched messages from two camsim fleets at once. camsim
 numbers each camera's events 0, 1, 2, … so besides the totals every test also checks that no
@@ -14,18 +16,30 @@ camera has a hole in its frame numbers (a lost message in the middle of the stre
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import re
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
+import paho.mqtt.client as mqtt
 import pytest
+import redis.asyncio
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
+from vigil_runtime.settings import parse_mqtt_url
 from vigil_runtime.stack.mqtt_server import local_binary
+from vigil_runtime.streams import StreamConsumer, StreamEntry
 from vigil_runtime.testing.services import ServiceProcess
+from vigil_schema.messages import EventBatchMessage
+from vigil_schema.streams import EVENTS, Envelope
 
 if TYPE_CHECKING:
     from services.ingest.tests.conftest import EventCounts, IngestHarness
@@ -289,3 +303,121 @@ def test_two_replicas_on_one_shared_subscription_split_exactly_n(
         messages = sum(summary["published"]["events"] for summary in summaries)
         assert sum(received) == messages
         assert min(received) >= messages * 0.1, f"one replica got almost nothing: {received}"
+
+
+class KeyCounter:
+    """A ``StreamConsumer`` on ``vigil:events`` (its own thread and event loop) whose handler
+    inserts one ``handled`` row per entry it handles: key and event count."""
+
+    def __init__(self, redis_url: str, database_url: str, cameras: set[str]) -> None:
+        self._urls = (redis_url, database_url)
+        self._cameras = cameras
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="key-counter", daemon=True)
+        self._thread.start()
+        assert self._ready.wait(20), "the consumer did not start"
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # re-raised by close()
+            self._error = exc
+            self._ready.set()
+
+    async def _main(self) -> None:
+        redis_url, database_url = self._urls
+        client = redis.asyncio.Redis.from_url(redis_url)
+        conn = await asyncpg.connect(database_url)
+        await conn.execute("CREATE TABLE handled (key text NOT NULL, events int NOT NULL)")
+
+        async def handle(entries: list[StreamEntry]) -> None:
+            rows = []
+            for entry in entries:
+                message = Envelope.from_fields(entry.fields).decode()
+                if isinstance(message, EventBatchMessage) and message.camera_id in self._cameras:
+                    assert entry.key is not None, "an events entry without idempotency key"
+                    rows.append((entry.key.decode(), len(message.events)))
+            await conn.executemany("INSERT INTO handled VALUES ($1, $2)", rows)
+
+        consumer = StreamConsumer(client, EVENTS, "key-counter", "c1", handle, block_ms=100)
+        await consumer.ensure_group()
+        self._stop, self._loop = asyncio.Event(), asyncio.get_running_loop()
+        self._ready.set()
+        try:
+            await consumer.run(self._stop)
+        finally:
+            await conn.close()
+            await client.aclose()
+
+    def close(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+        if self._error is not None:
+            raise self._error
+
+
+def take_over_session(mqtt_url: str, client_id: str, expiry_s: int) -> None:
+    """Connect as ``client_id`` (the broker drops the ingest's connection: session
+    takeover), acknowledge nothing that arrives, and leave: the session and its unacknowledged
+    messages stay for the ingest, which reconnects."""
+    endpoint = parse_mqtt_url(mqtt_url)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                         protocol=mqtt.MQTTv5, manual_ack=True)  # fmt: skip
+    if endpoint.username:
+        client.username_pw_set(endpoint.username, endpoint.password)
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    properties.SessionExpiryInterval = expiry_s
+    client.connect(endpoint.host, endpoint.port, keepalive=10, clean_start=False,
+                   properties=properties)  # fmt: skip
+    client.loop_start()
+    try:
+        deadline = time.monotonic() + 5
+        while not client.is_connected() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.1)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+@pytest.mark.slow
+def test_reconnect_storm_and_sigkill_each_key_handled_once(ingest_harness: IngestHarness) -> None:
+    """Ten session takeovers (each drops the ingest's connection; its in-flight messages come
+    back from the broker) and a SIGKILL while camsim publishes. The messages of the old
+    connections are committed and fanned out, the redeliveries fanned out again; still the
+    consumer group's handler runs once per idempotency key (counted in PostgreSQL), one key per
+    events message, and the rows are exact."""
+    harness = ingest_harness
+    single, batched = mixed_traffic(harness, singles=200, batches=16, duration_s=6.0)
+    cameras = all_cameras(single, batched)
+    harness.register(cameras)
+    counter = KeyCounter(harness.redis_url, harness.database_url, set(cameras))
+    try:
+        first = harness.start_ingest()
+        expiry = int(harness.ingest_env()["VIGIL_SESSION_EXPIRY_S"])
+        runs = harness.run_fleets(single, batched)
+        wait_until_stored(harness, cameras, planned_events(single, batched) // 5)
+        for _ in range(10):
+            take_over_session(harness.mqtt_url, harness.namespace.client_id(), expiry)
+            time.sleep(0.2)
+        first.kill()
+        assert first.returncode == -9
+        with harness.ingest():
+            summaries = [run.result() for run in runs]
+            expected = published_events(summaries)
+            assert_exactly(harness.wait_rows(cameras, expected), expected)
+            messages = sum(summary["published"]["events"] for summary in summaries)
+            harness.wait_count(messages, "SELECT count(DISTINCT key) FROM handled")
+    finally:
+        counter.close()
+    [(handled, keys, events)] = harness.rows(
+        "SELECT count(*), count(DISTINCT key), sum(events) FROM handled"
+    )
+    assert handled == keys == messages, "a key was handled twice (or missed)"
+    assert events == expected

@@ -213,10 +213,14 @@ async def test_rejects_are_stored_with_their_reason_and_acked(
 async def test_frames_reach_the_stream_and_trimming_is_counted(
     pg_pool: Any, redis_client: aioredis.Redis, make: Callable[..., Harness]
 ) -> None:
-    from vigil_ingest.metrics import FRAMES_TRIMMED
+    from prometheus_client import REGISTRY
+
+    def frames_trimmed() -> float:
+        labels = {"stream": FRAMES}
+        return REGISTRY.get_sample_value("vigil_stream_trimmed_total", labels) or 0.0
 
     harness = make(frames_maxlen=10)
-    before = FRAMES_TRIMMED._value.get()
+    before = frames_trimmed()
     ts = datetime.now(UTC).isoformat()
     frames = [Inbound("vigil/cameras/cam-1/frames", JPEG,
                       (("ts", ts), ("frame_number", str(n))), received_at=time.time())
@@ -225,7 +229,7 @@ async def test_frames_reach_the_stream_and_trimming_is_counted(
     await _until(lambda: len(harness.acks.acked) == 300)
     assert await _count(pg_pool, "frame_metadata") == 300
     length = await redis_client.xlen(FRAMES)
-    trimmed = FRAMES_TRIMMED._value.get() - before
+    trimmed = frames_trimmed() - before
     assert trimmed > 0
     assert length + trimmed == 300
     _, fields = (await _entries(redis_client, FRAMES))[-1]

@@ -3,8 +3,10 @@
 One screen (or `--json`) with: the local stack's servers (when a stack data folder exists),
 whether PostgreSQL and Redis answer, the registered cameras with their live state from
 Redis and their event/reject rates over the last minute (`vigil_cli.camera_activity`), a
-fleet total, and every running service found through its heartbeat key
-(`vigil:service:{name}:{instance}`), probed over HTTP on /healthz and /readyz.
+fleet total, every running service found through its heartbeat key
+(`vigil:service:{name}:{instance}`), probed over HTTP on /healthz and /readyz, and every
+Vigil stream with its bound and, per consumer group, its lag, pending entries and the
+entries trimmed before the group read them (`vigil_runtime.stream_stats`).
 
 A dependency that is down is shown, not raised: the command exits 0 unless neither
 PostgreSQL nor Redis can be reached.
@@ -16,7 +18,7 @@ import asyncio
 import os
 import socket
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,14 @@ from vigil_cli.db import load_settings
 from vigil_cli.output import echo_json, render_table
 from vigil_runtime.settings import ENV_FILE_VARIABLE, VigilSettings, redact_text, redacted_url
 from vigil_runtime.stack import LocalStack
-from vigil_schema.streams import SERVICE_KEY_PREFIX, CameraStateField, camera_state_key
+from vigil_runtime.stream_stats import read_stream_stats
+from vigil_schema.streams import (
+    ALL_STREAMS,
+    SERVICE_KEY_PREFIX,
+    STREAM_POLICIES,
+    CameraStateField,
+    camera_state_key,
+)
 
 DEFAULT_DATA_DIR = Path(".vigil")
 TIMEOUT_S = 3.0
@@ -56,6 +65,7 @@ class StatusReport:
     cameras: list[dict[str, Any]] = field(default_factory=list)
     fleet: dict[str, Any] | None = None
     services: list[dict[str, Any]] = field(default_factory=list)
+    streams: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def anything_reachable(self) -> bool:
@@ -94,6 +104,7 @@ async def collect_status(settings: VigilSettings, data_dir: Path | None) -> Stat
         if report.redis.ok:
             report.cameras = await _with_live_state(client, cameras)
             report.services = await _services(client)
+            report.streams = await _streams(client)
         else:
             report.cameras = cameras
     finally:
@@ -178,6 +189,40 @@ async def _services(client: aioredis.Redis) -> list[dict[str, Any]]:
         return list(await asyncio.gather(*(_probe(session, beat) for beat in beats)))
 
 
+async def _streams(client: aioredis.Redis) -> list[dict[str, Any]]:
+    """One row per stream and consumer group (a stream without groups: one row)."""
+    rows: list[dict[str, Any]] = []
+    for stream in ALL_STREAMS:
+        try:
+            stats = await read_stream_stats(client, stream)
+        except Exception as exc:
+            rows.append({"stream": stream, "error": _error_text(exc)})
+            continue
+        policy = STREAM_POLICIES[stream]
+        age = policy.max_age
+        base = {
+            "stream": stream,
+            "length": stats.length,
+            "bound": f"{_duration(age) if age else 'no age'}, ~{policy.maxlen:,}",
+            "start": policy.start if isinstance(policy.start, str) else _duration(policy.start),
+        }
+        if not stats.groups:
+            rows.append({**base, "group": None})
+        for group in stats.groups:
+            rows.append({**base, "group": group.group, "consumers": group.consumers,
+                         "pending": group.pending, "lag": group.lag,
+                         "trimmed_unread": group.trimmed_unread})  # fmt: skip
+    return rows
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def _probe_host(beat: dict[str, str]) -> str:
     host = beat.get("host", "")
     return "127.0.0.1" if not host or host == socket.gethostname() else host
@@ -250,7 +295,19 @@ def render_status(report: StatusReport) -> str:
     ]
     headers = ["service", "instance", "port", "state", "live", "ready", "detail"]
     sections.append(f"Services ({len(services)})\n" + render_table(headers, services))
+    if report.streams:
+        sections.append(_render_streams(report.streams))
     return "\n\n".join(sections)
+
+
+def _render_streams(streams: list[dict[str, Any]]) -> str:
+    """Streams: bound, new-group start, length; per group lag, pending, trimmed unread."""
+    keys = ["stream", "bound", "start", "length", "group", "consumers", "lag", "pending",
+            "trimmed_unread"]  # fmt: skip
+    rows = [tuple(row.get("error") if key == "bound" and "error" in row else row.get(key)
+                  for key in keys) for row in streams]  # fmt: skip
+    headers = [*keys[:-1], "trimmed unread"]
+    return "Streams\n" + render_table(headers, rows)
 
 
 def _render_cameras(report: StatusReport) -> str:

@@ -1,15 +1,31 @@
 """Redis Streams: a producer, and a consumer-group consumer with at-least-once delivery.
 
-:class:`StreamConsumer` reads with ``XREADGROUP``, hands a batch to an async
-handler that commits its own work, and only then ``XACK``s it. Entries whose
+:class:`StreamProducer` (:mod:`vigil_runtime.stream_producer`, re-exported here) adds
+entries through :class:`vigil_runtime.stream_writer.StreamWriter` (bounded by the stream's
+``StreamPolicy``, idempotent per entry key).
+
+:class:`StreamConsumer` creates its group at the stream's documented start position
+(``StreamPolicy.start``: ``$`` for live-only streams, a time back for replaying ones; see
+:attr:`StreamConsumer.start_id`), reads with ``XREADGROUP``, hands a batch to an async
+handler that commits its own work, and only then ``XACK``s it, recording in the same
+``MULTI`` that the group completed each entry's idempotency key
+(``SET {stream}:done:{group}:{key} 1 EX dedup_window``). An entry whose key the group
+already completed (a duplicate from a redelivered producer message, or a redelivery of
+an entry that was handled but not acknowledged) is acknowledged without calling the
+handler and counted (``vigil_stream_duplicates_skipped_total``). The window that remains:
+a handler that committed and crashed before the ``MULTI`` sees that entry again, and two
+copies handled at the same moment by two consumers of the group both run; handlers
+therefore stay idempotent (dedup keys in PostgreSQL). Entries whose
 consumer died are taken over with ``XAUTOCLAIM`` once idle for
 ``claim_idle_ms``. A batch that fails is retried entry by entry so that one
 poison entry cannot block the others; an entry that failed ``max_deliveries``
 times (or was delivered more often than that, e.g. because it crashed its
-consumers) is moved to the dead-letter stream and acknowledged, atomically.
+consumers) is added to the dead-letter stream (idempotent per stream, group and entry
+id), then acknowledged.
 A handler error that :func:`is_transient` recognises (database or Redis
 down) is not the entry's fault: the batch is retried in place with backoff
-and never dead-lettered for it.
+and never dead-lettered for it. Length, lag, pending and entries trimmed before the group
+read them are exported every ``lag_interval_s`` (:mod:`vigil_runtime.stream_stats`).
 
 The Redis client must speak RESP2 (redis-py's default) and return bytes
 (``decode_responses=False``), and its ``socket_timeout``, if any, must
@@ -21,21 +37,28 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import Any
 
 import redis.asyncio
 import redis.exceptions
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter
 
 from vigil_runtime.backoff import Backoff
+from vigil_runtime.completed_keys import CompletedKeys
 from vigil_runtime.db import is_transient_error
+from vigil_runtime.faults import is_transient_redis_error
 from vigil_runtime.logging import get_logger
 from vigil_runtime.redis_client import REDIS_CONNECTION_ERRORS
+from vigil_runtime.stream_producer import Fields, FieldSource, StreamProducer
+from vigil_runtime.stream_stats import export, read_stream_stats
+from vigil_runtime.stream_writer import OutgoingEntry, StreamWriter
 from vigil_runtime.tasks import wait_event
+from vigil_schema.entry_keys import IDEMPOTENCY_FIELD
 from vigil_schema.messages import DeadLetter
-from vigil_schema.streams import DLQ, Envelope
+from vigil_schema.streams import DLQ, STREAM_POLICIES, Envelope, StreamPolicy
 
 __all__ = [
     "REDIS_CONNECTION_ERRORS",
@@ -50,9 +73,6 @@ __all__ = [
 
 _log = get_logger(__name__)
 
-Fields = Mapping[str | bytes, bytes | str | int | float]
-
-PUBLISHED = Counter("vigil_stream_published_total", "Entries added to a stream", ["stream"])
 CONSUMED = Counter(
     "vigil_stream_consumed_total", "Entries delivered to this consumer", ["stream", "group"]
 )
@@ -68,17 +88,14 @@ DEAD_LETTERED = Counter(
 HANDLER_ERRORS = Counter(
     "vigil_stream_handler_errors_total", "Handler calls that raised", ["stream", "group"]
 )
-LAG = Gauge("vigil_stream_lag", "Entries not yet delivered to the group (XINFO GROUPS lag)",
-            ["stream", "group"])  # fmt: skip
+DUPLICATES = Counter(
+    "vigil_stream_duplicates_skipped_total",
+    "Entries acknowledged without handling: the group had completed their key",
+    ["stream", "group"],
+)
 
 _ERROR_MEMORY = 10_000  # entry ids whose last handler error is remembered
-_DLQ_MAXLEN = 100_000
-
-
-class FieldSource(Protocol):
-    """Anything with ``to_fields()``, such as ``vigil_schema.streams.Envelope``."""
-
-    def to_fields(self) -> Mapping[str, bytes | str]: ...
+_KEY_FIELD = IDEMPOTENCY_FIELD.encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,64 +106,21 @@ class StreamEntry:
     fields: dict[bytes, bytes]
     deliveries: int
 
+    @property
+    def key(self) -> bytes | None:
+        """The entry's idempotency key (``None`` when its producer gave none)."""
+        return self.fields.get(_KEY_FIELD) or None
+
 
 Handler = Callable[[list[StreamEntry]], Awaitable[None]]
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether a handler error means "a server is unavailable", not "bad entry"."""
-    return isinstance(exc, REDIS_CONNECTION_ERRORS) or is_transient_error(exc)
-
-
-def _as_fields(fields: Fields | FieldSource) -> dict[Any, Any]:
-    if isinstance(fields, Mapping):
-        return dict(fields)
-    return dict(fields.to_fields())
-
-
-def _as_bytes(value: bytes | str) -> bytes:
-    return value if isinstance(value, bytes) else value.encode()
-
-
-class StreamProducer:
-    """Publishes entries (a field mapping or an ``Envelope``) to streams."""
-
-    def __init__(self, client: redis.asyncio.Redis) -> None:
-        self._redis = client
-
-    async def publish(
-        self,
-        stream: str,
-        fields: Fields | FieldSource,
-        *,
-        maxlen: int | None = None,
-        approximate: bool = True,
-    ) -> bytes:
-        """``XADD`` one entry, trimming to ``maxlen`` (``~`` when approximate); return its id."""
-        entry_id = await self._redis.xadd(
-            stream, _as_fields(fields), maxlen=maxlen, approximate=approximate
-        )
-        PUBLISHED.labels(stream).inc()
-        return _as_bytes(entry_id)
-
-    async def publish_many(
-        self,
-        items: Iterable[tuple[str, Fields | FieldSource]],
-        *,
-        maxlen: int | None = None,
-        approximate: bool = True,
-    ) -> list[bytes]:
-        """``XADD`` (stream, fields) pairs in one MULTI/EXEC round trip; return the ids."""
-        pairs = list(items)
-        if not pairs:
-            return []
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for stream, fields in pairs:
-                pipe.xadd(stream, _as_fields(fields), maxlen=maxlen, approximate=approximate)
-            ids: list[bytes | str] = await pipe.execute()
-        for stream, _ in pairs:
-            PUBLISHED.labels(stream).inc()
-        return [_as_bytes(entry_id) for entry_id in ids]
+    """Whether a handler error means "a server is unavailable", not "bad entry": PostgreSQL's
+    (:func:`vigil_runtime.db.is_transient_error`) or Redis's state
+    (:func:`vigil_runtime.faults.is_transient_redis_error`: unreachable, loading, out of
+    memory, read-only replica, ...)."""
+    return is_transient_redis_error(exc) or is_transient_error(exc)
 
 
 class _Stopped(Exception):
@@ -171,6 +145,7 @@ class StreamConsumer:
         dlq_stream: str = DLQ,
         lag_interval_s: float = 5.0,
         retry_backoff_max: float = 10.0,
+        policies: Mapping[str, StreamPolicy] = STREAM_POLICIES,
     ) -> None:
         if batch_size < 1 or block_ms < 1 or claim_idle_ms < 1 or max_deliveries < 1:
             raise ValueError("batch_size, block_ms, claim_idle_ms, max_deliveries must be >= 1")
@@ -178,6 +153,10 @@ class StreamConsumer:
             raise ValueError("retry_backoff_max must be > 0")
         self._redis = client
         self.stream, self.group, self.consumer = stream, group, consumer
+        self.policy = _policy(policies, stream)
+        _policy(policies, dlq_stream)  # the dead-letter stream needs a bound too
+        self._completed = CompletedKeys(client, stream, group, self.policy.dedup_window)
+        self._writer = StreamWriter(client, policies=policies)
         self._handler = handler
         self._batch_size = batch_size
         self._block_ms = block_ms
@@ -190,6 +169,7 @@ class StreamConsumer:
         self._claim_cursor: bytes | str = b"0-0"
         self._next_claim_at = 0.0
         self._next_lag_at = 0.0
+        self._trimmed_seen: dict[str, int | None] = {}
         self._errors: OrderedDict[bytes, str] = OrderedDict()
         self._group_ready = False
         self._stop = asyncio.Event()
@@ -199,15 +179,24 @@ class StreamConsumer:
         self._reclaimed = RECLAIMED.labels(*labels)
         self._dead = DEAD_LETTERED.labels(*labels)
         self._handler_errors = HANDLER_ERRORS.labels(*labels)
-        self._lag = LAG.labels(*labels)
+        self._duplicates = DUPLICATES.labels(*labels)
 
     def _new_backoff(self) -> Backoff:
         return Backoff(initial=min(0.1, self._retry_backoff_max), maximum=self._retry_backoff_max)
 
+    @property
+    def start_id(self) -> str:
+        """Where a group created now starts (after this id): the policy's documented start,
+        ``$`` (live only), ``0`` (all retained) or now minus a replay window."""
+        return self.policy.start_id(datetime.now(UTC))
+
     async def ensure_group(self) -> None:
-        """Create the group (and the stream) if missing; new groups start at the beginning."""
+        """Create the group (and the stream) at :attr:`start_id` if missing; an existing
+        group keeps its position."""
         try:
-            await self._redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+            await self._redis.xgroup_create(
+                self.stream, self.group, id=self.start_id, mkstream=True
+            )
         except redis.exceptions.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
@@ -312,7 +301,9 @@ class StreamConsumer:
         overdue = [e for e in entries if e.deliveries > self._max_deliveries]
         if overdue:
             await self._dead_letter(overdue)
-        live = [e for e in entries if e.deliveries <= self._max_deliveries]
+        live = await self._skip_completed(
+            [e for e in entries if e.deliveries <= self._max_deliveries]
+        )
         if not live:
             return len(entries)
         try:
@@ -325,6 +316,17 @@ class StreamConsumer:
         else:
             await self._ack(live)
         return len(entries)
+
+    async def _skip_completed(self, entries: list[StreamEntry]) -> list[StreamEntry]:
+        """Acknowledge (without handling) the entries whose key the group completed, or
+        that repeat a key earlier in the batch; the others, in order."""
+        flags = await self._completed.duplicates([entry.key for entry in entries])
+        skipped = [entry.id for entry, duplicate in zip(entries, flags, strict=True) if duplicate]
+        if skipped:
+            await self._redis.xack(self.stream, self.group, *skipped)
+            self._duplicates.inc(len(skipped))
+            self._acked.inc(len(skipped))
+        return [entry for entry, duplicate in zip(entries, flags, strict=True) if not duplicate]
 
     async def _isolate(self, entries: list[StreamEntry]) -> None:
         """Handle entries one by one so that only the bad ones stay behind."""
@@ -372,29 +374,30 @@ class StreamConsumer:
             await self._dead_letter([entry])
 
     async def _ack(self, entries: Sequence[StreamEntry]) -> None:
+        """Record the entries' keys as completed by the group and ``XACK`` them, in one
+        ``MULTI``."""
         ids = [e.id for e in entries]
-        await self._redis.xack(self.stream, self.group, *ids)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            self._completed.record(pipe, (entry.key for entry in entries))
+            pipe.xack(self.stream, self.group, *ids)
+            await pipe.execute()
         self._acked.inc(len(ids))
         for entry_id in ids:
             self._errors.pop(entry_id, None)
 
     async def _dead_letter(self, entries: Sequence[StreamEntry]) -> None:
-        """XADD each entry to the DLQ and XACK it, in one MULTI/EXEC."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for entry in entries:
-                letter = DeadLetter.from_entry(
-                    stream=self.stream,
-                    group=self.group,
-                    consumer=self.consumer,
-                    entry_id=entry.id,
-                    fields=entry.fields,
-                    deliveries=entry.deliveries,
-                    error=self._errors.get(entry.id, "max deliveries exceeded"),
-                )
-                fields = _as_fields(Envelope.wrap(letter))
-                pipe.xadd(self._dlq, fields, maxlen=_DLQ_MAXLEN, approximate=True)
-                pipe.xack(self.stream, self.group, entry.id)
-            await pipe.execute()
+        """Add each entry to the DLQ, then XACK them. A crash in between redelivers them;
+        the DLQ write is idempotent (key: stream, group, entry id), so no second letter."""
+        letters = [
+            OutgoingEntry(self._dlq, Envelope.wrap(DeadLetter.from_entry(
+                stream=self.stream, group=self.group, consumer=self.consumer,
+                entry_id=entry.id, fields=entry.fields, deliveries=entry.deliveries,
+                error=self._errors.get(entry.id, "max deliveries exceeded"),
+            )).to_fields())
+            for entry in entries
+        ]  # fmt: skip
+        await self._writer.write(letters)
+        await self._redis.xack(self.stream, self.group, *[entry.id for entry in entries])
         for entry in entries:
             self._errors.pop(entry.id, None)
             _log.error("stream_entry_dead_lettered", stream=self.stream, group=self.group,
@@ -406,11 +409,14 @@ class StreamConsumer:
         if now < self._next_lag_at:
             return
         self._next_lag_at = now + self._lag_interval_s
-        try:
-            groups = await self._redis.xinfo_groups(self.stream)
-        except redis.exceptions.ResponseError:  # the stream was deleted meanwhile
-            return
-        for info in groups:
-            name = info.get("name")
-            if name in (self.group, self.group.encode()) and info.get("lag") is not None:
-                self._lag.set(info["lag"])  # Redis 7.0+
+        stats = await read_stream_stats(self._redis, self.stream, self._trimmed_seen)
+        for group in stats.groups:
+            self._trimmed_seen[group.group] = group.trimmed_unread
+        export(stats, self.group)
+
+
+def _policy(policies: Mapping[str, StreamPolicy], stream: str) -> StreamPolicy:
+    try:
+        return policies[stream]
+    except KeyError:
+        raise KeyError(f"stream {stream!r} has no StreamPolicy (vigil_schema.streams)") from None

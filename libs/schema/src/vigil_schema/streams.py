@@ -1,9 +1,14 @@
-"""Redis names and the stream entry envelope.
+"""Redis names, stream bounds, group start positions and the stream entry envelope.
 
 Every stream entry has the fields ``v`` (schema version), ``type`` (a message type name,
-see :data:`MESSAGE_TYPES`) and ``data`` (the JSON of that message model); a frame entry also
-carries its JPEG bytes in a ``jpeg`` field (an *attachment*). :class:`Envelope` builds and
-reads these entries so that no service hand-writes the field layout.
+see :data:`MESSAGE_TYPES`), ``data`` (the JSON of that message model) and ``key`` (its
+idempotency key, :mod:`vigil_schema.entry_keys`); a frame entry also carries its JPEG bytes
+in a ``jpeg`` field (an *attachment*). :class:`Envelope` builds and reads these entries so
+that no service hand-writes the field layout.
+
+Every stream has a :class:`StreamPolicy` (:data:`STREAM_POLICIES`): the bound its producers
+apply on every ``XADD`` (an age, trimmed with ``MINID ~``, and an approximate ``MAXLEN ~``
+cap) and the position a new consumer group starts at.
 
 Redis state keys follow seed 001 §2 with the ``vigil:`` namespace.
 """
@@ -12,11 +17,14 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Final, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from vigil_schema.entry_keys import IDEMPOTENCY_FIELD, entry_key
 from vigil_schema.ids import validate_camera_id
 from vigil_schema.messages import MESSAGE_MODELS, StreamMessage
 from vigil_schema.mqtt import format_validation_error
@@ -34,6 +42,108 @@ ALL_STREAMS: Final = (EVENTS, FRAMES, HEALTH, DETECTIONS, ALERTS, OPTIMIZER_REQU
 
 FRAMES_MAXLEN: Final = 1000
 """Default approximate bound (``MAXLEN ~``) of ``vigil:frames``, which carries JPEG bytes."""
+
+# --------------------------------------------------------------------------- bounds
+
+LIVE: Final = "$"
+"""Group start position: only entries added after the group was created."""
+ALL_RETAINED: Final = "0"
+"""Group start position: everything the stream still holds."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPolicy:
+    """How long a stream keeps entries and where a new consumer group starts reading.
+
+    Producers trim on every ``XADD``: entries older than ``max_age`` (``XTRIM MINID ~``; no
+    age bound when ``None``) and beyond ``maxlen`` entries (``XTRIM MAXLEN ~``), whichever
+    bites first; both are approximate (whole radix-tree nodes, ~100 entries). A new group
+    starts at ``start``: :data:`LIVE` (``$``), :data:`ALL_RETAINED` (``0``) or a
+    ``timedelta`` (replay what was added that long before the group was created).
+    ``dedup_window`` is how long a consumer group remembers the keys it completed.
+    """
+
+    stream: str
+    maxlen: int
+    max_age: timedelta | None
+    start: str | timedelta
+    dedup_window: timedelta
+    reason: str
+
+    def min_id(self, now: datetime) -> str | None:
+        """The ``MINID`` for ``now``: ids of entries older than ``max_age`` are below it."""
+        if self.max_age is None:
+            return None
+        return f"{_millis(now - self.max_age)}-0"
+
+    def start_id(self, now: datetime) -> str:
+        """The id a group created at ``now`` starts after (``XGROUP CREATE ... <id>``)."""
+        if isinstance(self.start, timedelta):
+            return f"{max(0, _millis(now - self.start) - 1)}-{_MAX_SEQUENCE}"
+        return self.start
+
+
+def _millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+_MAX_SEQUENCE: Final = 2**64 - 1
+_MINUTE: Final = timedelta(minutes=1)
+_HOUR: Final = timedelta(hours=1)
+_DAY: Final = timedelta(days=1)
+
+STREAM_POLICIES: Final[Mapping[str, StreamPolicy]] = {
+    policy.stream: policy
+    for policy in (
+        StreamPolicy(
+            FRAMES, FRAMES_MAXLEN, timedelta(seconds=30), LIVE, 2 * _MINUTE,
+            "JPEG bytes (up to MiBs each): a frame older than seconds is of no use to a "
+            "detector, and the cap bounds memory when every camera sends frames",
+        ),
+        StreamPolicy(
+            EVENTS, 1_000_000, 2 * _HOUR, LIVE, 15 * _MINUTE,
+            "every MQTT events message: hours cover a consumer's restart or a short outage; "
+            "the rows stay in camera_events. The cap (~1 KiB/entry: ~1 GiB) bounds a burst. "
+            "A new alerter group reads live: it must not alert on hours-old events",
+        ),
+        StreamPolicy(
+            HEALTH, 500_000, 2 * _HOUR, LIVE, 15 * _MINUTE,
+            "one sample per camera per interval plus status changes: hours, like events; "
+            "history is in health_metrics and health_logs",
+        ),
+        StreamPolicy(
+            DETECTIONS, 500_000, _HOUR, LIVE, 15 * _MINUTE,
+            "one entry per analysed frame: an hour covers a consumer's restart; rows are "
+            "in detections",
+        ),
+        StreamPolicy(
+            ALERTS, 100_000, 3 * _DAY, _DAY, 3 * _DAY,
+            "alert candidates are rare and must not be missed: days, and a new alerter "
+            "group replays the last day",
+        ),
+        StreamPolicy(
+            OPTIMIZER_REQUESTS, 10_000, 7 * _DAY, ALL_RETAINED, 7 * _DAY,
+            "operator requests (vigil optimize): a week, and a new optimizer group takes "
+            "every request still held",
+        ),
+        StreamPolicy(
+            DLQ, 100_000, None, ALL_RETAINED, 7 * _DAY,
+            "kept until handled (no age bound); the cap stops a poison flood from growing "
+            "it without limit: past 100,000 entries the oldest dead letters are dropped "
+            "(watch vigil_stream_length{stream=\"vigil:dlq\"})",
+        ),
+    )
+}  # fmt: skip
+"""The policy of every stream in :data:`ALL_STREAMS`."""
+
+
+def stream_policy(stream: str) -> StreamPolicy:
+    """The policy of ``stream``; ``KeyError`` names a stream without one."""
+    try:
+        return STREAM_POLICIES[stream]
+    except KeyError:
+        raise KeyError(f"no StreamPolicy for stream {stream!r}") from None
+
 
 # --------------------------------------------------------------------------- state keys
 
@@ -70,6 +180,18 @@ def service_key(name: str, instance: str) -> str:
     return f"{SERVICE_KEY_PREFIX}{name}:{instance}"
 
 
+def added_marker_key(stream: str, key: str) -> str:
+    """``{stream}:added:{key}``: a producer added an entry with idempotency key ``key`` to
+    ``stream`` moments ago (expiring; ``vigil_runtime.stream_writer``)."""
+    return f"{stream}:added:{key}"
+
+
+def completed_key(stream: str, group: str, key: str) -> str:
+    """``{stream}:done:{group}:{key}``: consumer group ``group`` completed the entry with
+    idempotency key ``key`` (expiring after the policy's ``dedup_window``)."""
+    return f"{stream}:done:{group}:{key}"
+
+
 class CameraStateField(StrEnum):
     """Field names of the ``vigil:camera:{id}:state`` hash."""
 
@@ -88,7 +210,9 @@ SCHEMA_VERSION: Final = 1
 """Version written by this build; raised when old consumers could not read new entries."""
 SUPPORTED_VERSIONS: Final = frozenset({1})
 """Versions this build can read."""
-RESERVED_FIELDS: Final = frozenset({"v", "type", "data"})
+RESERVED_FIELDS: Final = frozenset({"v", "type", "data", IDEMPOTENCY_FIELD})
+REQUIRED_FIELDS: Final = frozenset({"v", "type", "data"})
+"""An entry without ``key`` (written before keys existed) is still readable."""
 
 MESSAGE_TYPES: Final[Mapping[str, type[StreamMessage]]] = {
     model.MESSAGE_TYPE: model for model in MESSAGE_MODELS
@@ -125,13 +249,16 @@ def _text(value: bytes | str, name: str) -> str:
 
 
 class Envelope(BaseModel):
-    """One stream entry: ``{v, type, data}`` plus binary attachments such as ``jpeg``."""
+    """One stream entry: ``{v, type, data, key}`` plus binary attachments such as ``jpeg``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     v: Annotated[int, Field(ge=1)] = SCHEMA_VERSION
     type: Annotated[str, Field(min_length=1, max_length=64)]
     data: str
+    key: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    """Idempotency key (:func:`vigil_schema.entry_keys.entry_key`); ``None`` on entries
+    written before keys existed."""
     attachments: dict[str, bytes] = Field(default_factory=dict)
 
     @classmethod
@@ -140,9 +267,12 @@ class Envelope(BaseModel):
         message: StreamMessage,
         type: str | None = None,
         attachments: Mapping[str, bytes] | None = None,
+        *,
+        key: str | None = None,
     ) -> Self:
-        """Envelope ``message`` (``type`` defaults to its ``MESSAGE_TYPE``), with optional
-        binary attachments such as ``{"jpeg": ...}``.
+        """Envelope ``message`` (``type`` defaults to its ``MESSAGE_TYPE``, ``key`` to
+        :func:`~vigil_schema.entry_keys.entry_key`), with optional binary attachments such
+        as ``{"jpeg": ...}``.
         """
         attachments = dict(attachments or {})
         clash = RESERVED_FIELDS & attachments.keys()
@@ -151,6 +281,7 @@ class Envelope(BaseModel):
         return cls(
             type=type or message.MESSAGE_TYPE,
             data=message.model_dump_json(),
+            key=key or entry_key(message),
             attachments=attachments,
         )
 
@@ -165,6 +296,8 @@ class Envelope(BaseModel):
     def to_fields(self) -> dict[str, bytes | str]:
         """The entry's fields for ``XADD``."""
         fields: dict[str, bytes | str] = {"v": str(self.v), "type": self.type, "data": self.data}
+        if self.key is not None:
+            fields[IDEMPOTENCY_FIELD] = self.key
         fields.update(self.attachments)
         return fields
 
@@ -179,7 +312,7 @@ class Envelope(BaseModel):
             (name if isinstance(name, str) else _text(name, repr(name))): value
             for name, value in fields.items()
         }
-        missing = sorted(RESERVED_FIELDS - named.keys())
+        missing = sorted(REQUIRED_FIELDS - named.keys())
         if missing:
             raise EnvelopeError(f"stream entry lacks field(s) {', '.join(missing)}")
         version_text = _text(named.pop("v"), "v")
@@ -193,12 +326,14 @@ class Envelope(BaseModel):
             )
         message_type = _text(named.pop("type"), "type")
         data = _text(named.pop("data"), "data")
+        raw_key = named.pop(IDEMPOTENCY_FIELD, None)
+        key = None if raw_key is None else _text(raw_key, IDEMPOTENCY_FIELD)
         attachments = {
             name: value.encode() if isinstance(value, str) else value
             for name, value in named.items()
         }
         try:
-            return cls(v=version, type=message_type, data=data, attachments=attachments)
+            return cls(v=version, type=message_type, data=data, key=key, attachments=attachments)
         except ValidationError as exc:
             raise EnvelopeError(format_validation_error(exc)) from None
 

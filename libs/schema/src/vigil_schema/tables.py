@@ -69,6 +69,10 @@ class TableSpec:
     columns: tuple[Column, ...]
     partition_key: str | None = None
     granularity: Granularity | None = None
+    dedup_key: tuple[str, ...] = ()
+    """Columns of the table's unique dedup index (empty: none); this order is the order of the
+    values in a stream entry's idempotency key (:mod:`vigil_schema.entry_keys`). A redelivered
+    row with the same values is not stored twice."""
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -189,6 +193,7 @@ CAMERA_EVENTS: Final = TableSpec(
     ),
     partition_key="ts",
     granularity=Granularity.DAY,
+    dedup_key=("camera_id", "event_type", "frame_number", "ts"),
 )
 
 CAMERA_STATS_HOURLY: Final = TableSpec(
@@ -292,6 +297,7 @@ DETECTIONS: Final = TableSpec(
     ),
     partition_key="ts",
     granularity=Granularity.DAY,
+    dedup_key=("camera_id", "frame_number", "det_index", "ts"),
 )
 
 FRAME_METADATA: Final = TableSpec(
@@ -319,6 +325,7 @@ FRAME_METADATA: Final = TableSpec(
     ),
     partition_key="ts",
     granularity=Granularity.DAY,
+    dedup_key=("camera_id", "frame_number", "ts"),
 )
 
 HEALTH_LOGS: Final = TableSpec(
@@ -351,6 +358,7 @@ HEALTH_METRICS: Final = TableSpec(
     ),
     partition_key="ts",
     granularity=Granularity.DAY,
+    dedup_key=("camera_id", "metric_type", "ts"),
 )
 
 HEATMAP_MINUTES: Final = TableSpec(
@@ -371,6 +379,7 @@ HEATMAP_MINUTES: Final = TableSpec(
     ),
     partition_key="ts",
     granularity=Granularity.DAY,
+    dedup_key=("camera_id", "ts"),
 )
 
 HEATMAP_STATS: Final = TableSpec(
@@ -438,6 +447,7 @@ OCCUPANCY_EVENTS: Final = TableSpec(
     ),
     partition_key="ts",
     granularity=Granularity.DAY,
+    dedup_key=("camera_id", "zone_id", "object_class", "ts"),
 )
 
 OCCUPANCY_HOURLY: Final = TableSpec(
@@ -522,6 +532,7 @@ SNAPSHOTS: Final = TableSpec(
     ),
     partition_key="captured_at",
     granularity=Granularity.MONTH,
+    dedup_key=("camera_id", "captured_at"),
 )
 
 SYSTEM_METRICS: Final = TableSpec(

@@ -27,6 +27,8 @@ from typing import Any, Final, Protocol
 from pydantic import TypeAdapter
 
 from vigil_runtime.copy_writer import Row
+from vigil_runtime.stream_writer import OutgoingEntry
+from vigil_schema.entry_keys import IDEMPOTENCY_FIELD, events_key
 from vigil_schema.enums import CameraStatus, EventSource, EventType, RejectReason
 from vigil_schema.messages import (
     JPEG_FIELD,
@@ -104,12 +106,8 @@ class DecodeLimits:
     default_max_age: timedelta = timedelta(days=30)
 
 
-@dataclass(frozen=True, slots=True)
-class StreamItem:
-    """One ``XADD`` to do after commit."""
-
-    stream: str
-    fields: Mapping[str, bytes | str]
+StreamItem = OutgoingEntry
+"""One ``XADD`` to do after commit (its fields carry the entry's idempotency key)."""
 
 
 @dataclass(slots=True)
@@ -257,7 +255,9 @@ def _events(
     }
     if last.fps_actual is not None:
         state["fps_actual"] = repr(last.fps_actual)
-    fields = _events_fields(camera_id, _CAMERA_SOURCE, received_text, _as_array(raw))
+    fields = _events_fields(
+        camera_id, _CAMERA_SOURCE, received_text, _as_array(raw), events_key(camera_id, events)
+    )
     return Decoded(
         camera_id,
         _EVENTS_KIND,
@@ -361,14 +361,21 @@ def events_entry(
     """
     if events_json is None:
         events_json = _EVENTS_ADAPTER.dump_json(list(events), by_alias=True)
-    fields = _events_fields(camera_id, _SOURCE_TEXT[source], received_at.isoformat(), events_json)
+    fields = _events_fields(
+        camera_id,
+        _SOURCE_TEXT[source],
+        received_at.isoformat(),
+        events_json,
+        events_key(camera_id, events),
+    )
     return StreamItem(EVENTS, fields)
 
 
 def _events_fields(
-    camera_id: str, source: str, received_at: str, events_json: bytes
+    camera_id: str, source: str, received_at: str, events_json: bytes, key: str
 ) -> dict[str, bytes | str]:
-    """The fields of an ``events`` envelope whose ``events`` array is ``events_json``."""
+    """The fields of an ``events`` envelope whose ``events`` array is ``events_json`` and
+    whose idempotency key is ``key`` (the events' ``camera_events`` dedup keys)."""
     data = b"".join(
         (
             b'{"camera_id":',
@@ -382,7 +389,7 @@ def _events_fields(
             b"}",
         )
     )
-    return {"v": _SCHEMA_VERSION_TEXT, "type": "events", "data": data}
+    return {"v": _SCHEMA_VERSION_TEXT, "type": "events", "data": data, IDEMPOTENCY_FIELD: key}
 
 
 @lru_cache(maxsize=TOPIC_CACHE_SIZE)

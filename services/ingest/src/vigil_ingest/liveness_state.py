@@ -28,7 +28,14 @@ from typing import Final
 
 import redis.asyncio
 
-from vigil_schema.streams import ACTIVE_CAMERAS_KEY, ALERTS, CameraStateField, camera_state_key
+from vigil_runtime.stream_writer import lua_bounded_xadd
+from vigil_schema.streams import (
+    ACTIVE_CAMERAS_KEY,
+    ALERTS,
+    STREAM_POLICIES,
+    CameraStateField,
+    camera_state_key,
+)
 
 __all__ = [
     "OFFLINE_CONFIRMED_FIELD",
@@ -50,10 +57,15 @@ PENDING_OFFLINE_FIELD: Final = "liveness_pending_offline"
 PENDING_ONLINE_FIELD: Final = "liveness_pending_online"
 """State-hash fields holding a transition's ``health_logs`` row (JSON) until it is inserted."""
 
+_ALERTS_XADD_LUA: Final = lua_bounded_xadd(STREAM_POLICIES[ALERTS])
+"""``vigil_xadd``: XADD to vigil:alerts, bounded by its StreamPolicy."""
+
 # KEYS: state hash, active set, alerts stream.
 # ARGV: camera id, expected last_seen ('' = absent, '*' = any), offline_since, row JSON,
 #       then the alert envelope's field/value pairs.
-_GO_OFFLINE_LUA: Final = """
+_GO_OFFLINE_LUA: Final = (
+    _ALERTS_XADD_LUA
+    + """
 if redis.call('HEXISTS', KEYS[1], 'offline_since') == 1 then
   if ARGV[2] == '*' then redis.call('HSET', KEYS[1], 'offline_confirmed', ARGV[3]) end
   return 0
@@ -64,14 +76,17 @@ end
 redis.call('HSET', KEYS[1], 'status', 'offline', 'offline_since', ARGV[3],
            'liveness_pending_offline', ARGV[4])
 redis.call('SREM', KEYS[2], ARGV[1])
-redis.call('XADD', KEYS[3], '*', unpack(ARGV, 5))
+vigil_xadd(KEYS[3], unpack(ARGV, 5))
 return 1
 """
+)
 
 # KEYS: state hash, active set, alerts stream.
 # ARGV: camera id, expected offline_since, expected offline_confirmed ('' = absent,
 #       '*' = any), row JSON, then the alert envelope's field/value pairs.
-_GO_ONLINE_LUA: Final = """
+_GO_ONLINE_LUA: Final = (
+    _ALERTS_XADD_LUA
+    + """
 if redis.call('HGET', KEYS[1], 'offline_since') ~= ARGV[2] then return 0 end
 if ARGV[3] ~= '*' and (redis.call('HGET', KEYS[1], 'offline_confirmed') or '') ~= ARGV[3] then
   return 0
@@ -79,9 +94,10 @@ end
 redis.call('HDEL', KEYS[1], 'offline_since', 'offline_confirmed')
 redis.call('HSET', KEYS[1], 'status', 'online', 'liveness_pending_online', ARGV[4])
 redis.call('SADD', KEYS[2], ARGV[1])
-redis.call('XADD', KEYS[3], '*', unpack(ARGV, 5))
+vigil_xadd(KEYS[3], unpack(ARGV, 5))
 return 1
 """
+)
 
 # KEYS: state hash, active set. ARGV: camera id. A camera heard from (or reporting online)
 # that is not offline: status online, in the active set.

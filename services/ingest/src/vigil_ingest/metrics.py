@@ -24,7 +24,6 @@ __all__ = [
     "COMMIT_LAG",
     "EVENTS_COMMITTED",
     "FANOUT_FAILURES",
-    "FRAMES_TRIMMED",
     "LAST_SEEN",
     "MESSAGES_RECEIVED",
     "QUEUE_BYTES",
@@ -67,9 +66,6 @@ ACKS_STALE = Counter(
 )
 FANOUT_FAILURES = Counter(
     "vigil_ingest_fanout_failures_total", "Redis fan-out attempts that failed (retried)"
-)
-FRAMES_TRIMMED = Counter(
-    "vigil_ingest_frames_trimmed_total", "vigil:frames entries trimmed by MAXLEN ~"
 )
 LAST_SEEN = Gauge(
     "vigil_ingest_camera_last_seen_timestamp",
