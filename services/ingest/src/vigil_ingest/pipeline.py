@@ -45,6 +45,7 @@ from typing import Any, Generic, TypeVar
 
 import redis.asyncio as aioredis
 
+from vigil_ingest.backpressure import Backpressure
 from vigil_ingest.decode import (
     Decoded,
     DecodeLimits,
@@ -54,7 +55,7 @@ from vigil_ingest.decode import (
     reject_row,
 )
 from vigil_ingest.fanout import Fanout
-from vigil_ingest.memory import fanout_bytes, held_bytes
+from vigil_ingest.memory import fanout_bytes
 from vigil_ingest.metrics import (
     ACKS,
     ACKS_STALE,
@@ -62,9 +63,6 @@ from vigil_ingest.metrics import (
     FANOUT_FAILURES,
     LAST_SEEN,
     MESSAGES_RECEIVED,
-    QUEUE_BYTES,
-    QUEUE_DEPTH,
-    READING_PAUSED,
     REJECTED,
     observe_lag,
 )
@@ -148,8 +146,7 @@ class Pipeline(Generic[M]):
         decoder: Decoder[M] | None = None,
     ) -> None:
         self._ack = ack
-        self._pause = pause
-        self._resume = resume
+        self._pressure = Backpressure(settings, pause, resume)
         self._on_status = on_status
         self._settings = settings
         limits = decode_limits(settings)
@@ -165,12 +162,10 @@ class Pipeline(Generic[M]):
             max_age_s=settings.batch_max_age_s, partitions=partitions,
         )  # fmt: skip
         self._queue: deque[M] = deque()
-        self._held = 0  # bytes held by the queued and tracked messages (memory.held_bytes)
         self._tracked: deque[_Tracked[M]] = deque()
         self._wake_worker = asyncio.Event()
         self._wake_fanout = asyncio.Event()
         self._room = asyncio.Event()
-        self._paused = False
         self._closing = False
         self._fanout_error: str | None = None
         self._publishing_since: float | None = None
@@ -205,43 +200,10 @@ class Pipeline(Generic[M]):
         """
         if self._closing:
             return
-        queue, held = self._queue, self._held
-        for message in batch:
-            queue.append(message)
-            held += held_bytes(message.topic, len(message.payload))
-        self._held = held
+        messages = batch if isinstance(batch, list) else list(batch)
+        self._queue.extend(messages)
         self._wake_worker.set()
-        depth = self.depth
-        QUEUE_DEPTH.set(depth)
-        QUEUE_BYTES.set(held)
-        settings = self._settings
-        if not self._paused and (
-            depth >= settings.queue_high_water or held >= settings.queue_high_water_bytes
-        ):
-            self._set_paused(True)
-
-    def _set_paused(self, paused: bool) -> None:
-        self._paused = paused
-        READING_PAUSED.set(1 if paused else 0)
-        callback = self._pause if paused else self._resume
-        if callback is not None:
-            callback()
-
-    def _maybe_resume(self) -> None:
-        depth, held, settings = self.depth, self._held, self._settings
-        QUEUE_DEPTH.set(depth)
-        QUEUE_BYTES.set(held)
-        if (
-            self._paused
-            and not self._closing
-            and depth <= settings.queue_low_water
-            and held <= settings.queue_low_water_bytes
-        ):
-            self._set_paused(False)
-
-    def _release(self, messages: Iterable[M]) -> None:
-        """Uncount the bytes of messages acknowledged or dropped unacknowledged."""
-        self._held -= sum(held_bytes(m.topic, len(m.payload)) for m in messages)
+        self._pressure.hold(messages, self.depth)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -281,10 +243,10 @@ class Pipeline(Generic[M]):
         whether everything decoded was acknowledged within ``timeout`` seconds.
         """
         self._closing = True
-        if self._pause is not None and not self._paused:
-            self._set_paused(True)
-        self._release(self._queue)
+        self._pressure.stop_reading()
+        dropped = list(self._queue)
         self._queue.clear()
+        self._pressure.release(dropped, self.depth, closing=True)
         self._wake_worker.set()
         self._room.set()
         try:
@@ -493,14 +455,15 @@ class Pipeline(Generic[M]):
             decoded = tracked.decoded
             if decoded is not None and decoded.state:
                 last_seen[decoded.camera_id] = tracked.inbound.received_at
-        self._release(tracked.inbound for tracked in group)
         ACKS.inc(acked)
         if acked < len(group):
             ACKS_STALE.inc(len(group) - acked)
         for camera_id, received_at in last_seen.items():
             LAST_SEEN.labels(camera_id).set(received_at)
         self._room.set()
-        self._maybe_resume()
+        self._pressure.release(
+            (tracked.inbound for tracked in group), self.depth, closing=self._closing
+        )
 
 
 def _utc(seconds: float) -> datetime:
