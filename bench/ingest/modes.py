@@ -170,8 +170,11 @@ class ModeRun:
         )
 
     async def _reset(self) -> None:
+        """Empty tables and the whole (private) Redis between runs: besides the streams,
+        the producers' idempotency markers (``{stream}:added:{key}``, 2 min) must go, or a
+        run draining the same backlog as the run before would add no entry at all."""
         await reset_tables(self.pool)
-        await self.redis.delete(EVENTS)
+        await self.redis.flushdb()
 
     async def _ingest_result(
         self,
