@@ -10,7 +10,7 @@ import redis
 from click.testing import CliRunner
 
 from vigil_cli.main import cli
-from vigil_schema.streams import ALL_STREAMS, EVENTS
+from vigil_schema.streams import ALL_STREAMS, EVENTS, FRAMES
 
 
 @pytest.fixture
@@ -49,3 +49,22 @@ def test_status_reports_lag_and_entries_trimmed_before_read(
     assert events["start"] == "$"
     table = CliRunner().invoke(cli, args[:-1], env=env)
     assert "trimmed unread" in table.output
+
+
+def test_status_reads_a_stream_whose_entries_hold_jpeg_bytes(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """XINFO STREAM returns the first and last entries whole: a frame's JPEG bytes must not
+    break the status (it reads them undecoded), nor hide the stream's figures."""
+    client = redis.Redis.from_url(env["VIGIL_REDIS_URL"])
+    try:
+        for n in range(3):
+            client.xadd(FRAMES, {"type": "frame", "jpeg": b"\xff\xd8\xff\xe0" + bytes([n])})
+    finally:
+        client.close()
+    args = ["status", "--data-dir", str(tmp_path / "none"), "--json"]
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 0, result.output
+    [frames] = [row for row in json.loads(result.output)["streams"] if row["stream"] == FRAMES]
+    assert "error" not in frames, frames
+    assert frames["length"] == 3

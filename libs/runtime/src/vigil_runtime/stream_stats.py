@@ -30,6 +30,7 @@ from typing import Any
 import redis.asyncio
 import redis.exceptions
 from prometheus_client import Gauge
+from redis.client import NEVER_DECODE
 
 __all__ = ["GroupStats", "StreamStats", "export", "read_stream_stats", "split_lag"]
 
@@ -109,7 +110,11 @@ async def read_stream_stats(
     """The stream's stats; ``exists=False`` when there is no such stream. ``previous``:
     the trimmed-unread counts last seen per group (see the module docstring)."""
     try:
-        info: Any = await client.xinfo_stream(stream)
+        # undecoded: the reply holds the first and last entries whole (a frame's JPEG bytes
+        # would fail a client that decodes responses, as `vigil status`'s does)
+        info: Any = await client.execute_command(  # type: ignore[no-untyped-call]
+            "XINFO STREAM", stream, **{NEVER_DECODE: True}
+        )
         groups: Any = await client.xinfo_groups(stream)
     except redis.exceptions.ResponseError as exc:  # "no such key"
         if "no such key" not in str(exc).lower():
