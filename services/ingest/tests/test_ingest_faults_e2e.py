@@ -73,7 +73,7 @@ def settled_acks(harness: Any, service: ServiceProcess) -> float:
     seen = -1.0
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
-        acks = harness.metric(service, "vigil_ingest_acks_total")
+        acks = float(harness.metric(service, "vigil_ingest_acks_total"))
         received = harness.metric(service, "vigil_ingest_mqtt_messages_received_total")
         if acks == received == seen:
             return acks
