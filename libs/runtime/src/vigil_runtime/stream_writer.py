@@ -63,7 +63,7 @@ TRIMMED = Counter(
 
 DEFAULT_MARKER_TTL_S: Final = 120.0
 """How long a producer remembers the keys it added: covers a retried call (the ingest
-retries within seconds) and a redelivery right after a reconnect, at about 100 bytes of
+retries within seconds) and a redelivery right after a reconnect, at about 150 bytes of
 Redis memory per entry added in that time."""
 
 BOUNDED_XADD_SCRIPT: Final = """
