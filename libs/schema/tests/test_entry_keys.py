@@ -8,6 +8,7 @@ import pytest
 
 from vigil_schema.entry_keys import KEY_LENGTH, entry_key, events_key, rows_key
 from vigil_schema.messages import (
+    DeadLetter,
     EventBatchMessage,
     FrameMessage,
     HealthMessage,
@@ -83,6 +84,21 @@ def test_a_request_is_identified_by_its_id() -> None:
     request = OptimizerRequest(camera_id="cam-1", action=OptimizerAction.INSPECT, requested_by="x")
     assert entry_key(request) == entry_key(request.model_copy())
     assert entry_key(request) != entry_key(request.model_copy(update={"request_id": "other"}))
+
+
+def test_dead_letters_of_different_entries_have_different_keys() -> None:
+    """A producer's dead letter names no real entry id (``0-0``): its entry's fields tell two
+    apart, so the DLQ's consumer group does not skip the second as a duplicate."""
+
+    def letter(entry_id: str, fields: dict[bytes, bytes], error: str = "e") -> DeadLetter:
+        return DeadLetter.from_entry(stream="vigil:events", group="vigil-ingest-fanout",
+                                     entry_id=entry_id, fields=fields, deliveries=3,
+                                     error=error)  # fmt: skip
+
+    first = letter("0-0", {b"key": b"a" * 32, b"data": b"{}"})
+    assert entry_key(first) == entry_key(letter("0-0", {b"data": b"{}", b"key": b"a" * 32}, "x"))
+    assert entry_key(first) != entry_key(letter("0-0", {b"key": b"b" * 32, b"data": b"{}"}))
+    assert entry_key(first) != entry_key(letter("1-0", {b"key": b"a" * 32, b"data": b"{}"}))
 
 
 def test_every_stream_has_a_bounded_policy() -> None:

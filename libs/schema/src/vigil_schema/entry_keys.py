@@ -173,6 +173,8 @@ def entry_key(message: StreamMessage) -> str:
     if isinstance(message, OptimizerRequest):
         return identity_key(message.MESSAGE_TYPE, [(message.request_id,)])
     if isinstance(message, DeadLetter):
-        return identity_key(message.MESSAGE_TYPE, [(message.stream, message.group,
-                                                    message.entry_id)])  # fmt: skip
+        # the entry's fields too: a producer's dead letter names no real entry id ("0-0"),
+        # and two different entries must not share a key (the DLQ's group would skip one)
+        where = (message.stream, message.group, message.entry_id)
+        return identity_key(message.MESSAGE_TYPE, [where, *sorted(message.fields.items())])
     raise TypeError(f"no idempotency key is defined for {type(message).__name__}")

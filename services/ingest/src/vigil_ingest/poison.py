@@ -27,6 +27,7 @@ from prometheus_client import Counter
 from vigil_ingest.decode import Decoded
 from vigil_runtime.faults import is_transient_redis_error
 from vigil_runtime.logging import get_logger
+from vigil_runtime.stream_writer import OutgoingEntry, StreamWriter
 from vigil_schema.messages import DeadLetter
 from vigil_schema.streams import DLQ, Envelope, camera_state_key
 
@@ -36,7 +37,6 @@ POISON_ATTEMPTS: Final = 3
 """Non-transient failures of one group in a row before it is split."""
 PRODUCER_GROUP: Final = "vigil-ingest-fanout"
 """``DeadLetter.group`` of an entry the ingest could not add (no consumer group involved)."""
-DLQ_MAXLEN: Final = 100_000
 
 FANOUT_DEAD_LETTERED = Counter(
     "vigil_ingest_fanout_dead_lettered_total",
@@ -98,10 +98,9 @@ async def publish_isolating(
 async def write_dead_letters(
     client: aioredis.Redis, decoded: Decoded, topic: str, error: str
 ) -> None:
-    """XADD the message's dead letters to ``vigil:dlq`` (one transaction)."""
-    async with client.pipeline(transaction=True) as pipe:
-        for fields in dead_letters(decoded, topic, error):
-            pipe.xadd(DLQ, dict(fields), maxlen=DLQ_MAXLEN, approximate=True)  # type: ignore[arg-type]
-        await pipe.execute()
+    """Add the message's dead letters to ``vigil:dlq`` (one call of the runtime's bounded,
+    idempotent writer: atomic, and a retry adds none twice)."""
+    letters = dead_letters(decoded, topic, error)
+    await StreamWriter(client).write(OutgoingEntry(DLQ, fields) for fields in letters)
     FANOUT_DEAD_LETTERED.inc()
     _log.error("fanout_dead_lettered", topic=topic, camera_id=decoded.camera_id, error=error)
