@@ -6,14 +6,15 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from vigil_ingest.decode import Decoded, StreamItem
+from vigil_ingest.decode import Decoded
 from vigil_ingest.fanout import Fanout, merge_camera_state
+from vigil_runtime.stream_writer import OutgoingEntry
 from vigil_schema.enums import CameraStatus
 from vigil_schema.streams import ACTIVE_CAMERAS_KEY, EVENTS, FRAMES, HEALTH, camera_state_key
 
 
 def _data(camera: str, **state: str) -> Decoded:
-    return Decoded(camera, "events", entries=(StreamItem(EVENTS, {"v": "1", "type": "events",
+    return Decoded(camera, "events", entries=(OutgoingEntry(EVENTS, {"v": "1", "type": "events",
                    "data": "{}"}),), state=state)  # fmt: skip
 
 
@@ -28,7 +29,7 @@ def test_state_is_merged_in_order_per_camera() -> None:
 
 
 async def test_publish_writes_entries_state_and_active_set(redis_client: aioredis.Redis) -> None:
-    status = Decoded("c", "status", entries=(StreamItem(HEALTH, {"v": "1", "type": "x",
+    status = Decoded("c", "status", entries=(OutgoingEntry(HEALTH, {"v": "1", "type": "x",
                      "data": "{}"}),), status=CameraStatus.OFFLINE)  # fmt: skip
     group = [_data("a", last_seen="1"), _data("a", last_seen="2"), status]
     await Fanout(redis_client, frames_maxlen=10).publish(group)
@@ -50,11 +51,11 @@ async def test_entries_keep_arrival_order_per_stream_and_binary_fields(
 ) -> None:
     jpeg = bytes(range(256)) * 4  # every byte value, NUL included
     group = [
-        Decoded("a", "events", entries=(StreamItem(EVENTS, {"n": "1"}),)),
-        Decoded("a", "health", entries=(StreamItem(HEALTH, {"n": "2"}),)),
-        Decoded("a", "events", entries=(StreamItem(EVENTS, {"n": "3"}),)),
-        Decoded("a", "frames", entries=(StreamItem(FRAMES, {"n": "4", "jpeg": jpeg}),)),
-        Decoded("a", "events", entries=(StreamItem(EVENTS, {"n": "5"}),)),
+        Decoded("a", "events", entries=(OutgoingEntry(EVENTS, {"n": "1"}),)),
+        Decoded("a", "health", entries=(OutgoingEntry(HEALTH, {"n": "2"}),)),
+        Decoded("a", "events", entries=(OutgoingEntry(EVENTS, {"n": "3"}),)),
+        Decoded("a", "frames", entries=(OutgoingEntry(FRAMES, {"n": "4", "jpeg": jpeg}),)),
+        Decoded("a", "events", entries=(OutgoingEntry(EVENTS, {"n": "5"}),)),
     ]
     await Fanout(redis_client, frames_maxlen=10).publish(group)
 
@@ -87,7 +88,7 @@ async def test_a_retried_group_adds_no_entry_twice(redis_client: aioredis.Redis)
 
     def keyed(camera: str, key: str) -> Decoded:
         fields = {"v": "1", "type": "events", "data": "{}", "key": key}
-        return Decoded(camera, "events", entries=(StreamItem(EVENTS, fields),), state={})
+        return Decoded(camera, "events", entries=(OutgoingEntry(EVENTS, fields),), state={})
 
     group = [keyed("a", "k1"), keyed("a", "k2"), keyed("b", "k3")]
     fanout = Fanout(redis_client, frames_maxlen=10)
@@ -102,7 +103,7 @@ async def test_every_stream_is_trimmed_to_its_policy(redis_client: aioredis.Redi
     than the health policy's age (explicit ids from 1970) go with the next group."""
     for n in range(1, 201):
         await redis_client.xadd(HEALTH, {"old": str(n)}, id=f"{n}-0")
-    status = Decoded("c", "status", entries=(StreamItem(HEALTH, {"v": "1", "type": "x",
+    status = Decoded("c", "status", entries=(OutgoingEntry(HEALTH, {"v": "1", "type": "x",
                      "data": "{}"}),))  # fmt: skip
     await Fanout(redis_client, frames_maxlen=10).publish([status])
     assert await redis_client.xlen(HEALTH) == 1

@@ -67,7 +67,6 @@ __all__ = [
     "Decoded",
     "InboundMessage",
     "Rejected",
-    "StreamItem",
     "decode",
     "event_rows",
     "events_entry",
@@ -106,10 +105,6 @@ class DecodeLimits:
     default_max_age: timedelta = timedelta(days=30)
 
 
-StreamItem = OutgoingEntry
-"""One ``XADD`` to do after commit (its fields carry the entry's idempotency key)."""
-
-
 @dataclass(slots=True)
 class Decoded:
     """An accepted message: rows by table name, stream entries, live-state fields.
@@ -121,7 +116,7 @@ class Decoded:
     camera_id: str
     kind: str
     rows: Mapping[str, Sequence[Row]] = field(default_factory=dict)
-    entries: Sequence[StreamItem] = ()
+    entries: Sequence[OutgoingEntry] = ()
     state: Mapping[str, str] = field(default_factory=dict)
     """Fields of ``vigil:camera:{id}:state`` to set once committed."""
     status: CameraStatus | None = None
@@ -262,7 +257,7 @@ def _events(
         camera_id,
         _EVENTS_KIND,
         rows={CAMERA_EVENTS.name: event_rows(camera_id, events, received_at)},
-        entries=(StreamItem(EVENTS, fields),),
+        entries=(OutgoingEntry(EVENTS, fields),),
         state=state,
         source_ts=newest.ts,
         events=len(events),
@@ -350,7 +345,7 @@ def events_entry(
     source: EventSource = EventSource.CAMERA,
     *,
     events_json: bytes | None = None,
-) -> StreamItem:
+) -> OutgoingEntry:
     """The ``vigil:events`` entry of one message: an ``events`` envelope
     (:class:`EventBatchMessage`), serialised with one pydantic call for all events.
 
@@ -368,7 +363,7 @@ def events_entry(
         events_json,
         events_key(camera_id, events),
     )
-    return StreamItem(EVENTS, fields)
+    return OutgoingEntry(EVENTS, fields)
 
 
 def _events_fields(
@@ -433,7 +428,7 @@ def _health(
         camera_id,
         CameraTopicKind.HEALTH.value,
         rows={HEALTH_METRICS.name: rows} if rows else {},
-        entries=(StreamItem(HEALTH, Envelope.wrap(message).to_fields()),),
+        entries=(OutgoingEntry(HEALTH, Envelope.wrap(message).to_fields()),),
         state=state,
         source_ts=sample.ts,
     )
@@ -488,7 +483,7 @@ def _frame(
         camera_id,
         CameraTopicKind.FRAMES.value,
         rows={FRAME_METADATA.name: [row]},
-        entries=(StreamItem(FRAMES, entry),),
+        entries=(OutgoingEntry(FRAMES, entry),),
         state=state,
         source_ts=header.ts,
     )
@@ -521,7 +516,7 @@ def _status(
     return Decoded(
         camera_id,
         CameraTopicKind.STATUS.value,
-        entries=(StreamItem(HEALTH, Envelope.wrap(message).to_fields()),),
+        entries=(OutgoingEntry(HEALTH, Envelope.wrap(message).to_fields()),),
         status=report.status,
         source_ts=ts,
     )

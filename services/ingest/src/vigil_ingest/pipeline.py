@@ -271,7 +271,7 @@ class Pipeline(Generic[M]):
         return clean
 
     def _all_writers(self) -> list[CopyWriter]:
-        return [*self._writers.values(), self._rejects]
+        return [writer for _, writer in self._named_writers()]
 
     def _named_writers(self) -> list[tuple[str, CopyWriter]]:
         return [*self._writers.items(), (self._rejects.table, self._rejects)]
