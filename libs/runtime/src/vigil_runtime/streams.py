@@ -52,7 +52,7 @@ from vigil_runtime.db import is_transient_error
 from vigil_runtime.faults import is_transient_redis_error
 from vigil_runtime.logging import get_logger
 from vigil_runtime.redis_client import REDIS_CONNECTION_ERRORS
-from vigil_runtime.stream_producer import Fields, FieldSource, StreamProducer
+from vigil_runtime.stream_producer import StreamProducer
 from vigil_runtime.stream_stats import export, read_stream_stats
 from vigil_runtime.stream_writer import OutgoingEntry, StreamWriter
 from vigil_runtime.tasks import wait_event
@@ -61,9 +61,6 @@ from vigil_schema.messages import DeadLetter
 from vigil_schema.streams import DLQ, STREAM_POLICIES, Envelope, StreamPolicy
 
 __all__ = [
-    "REDIS_CONNECTION_ERRORS",
-    "FieldSource",
-    "Fields",
     "Handler",
     "StreamConsumer",
     "StreamEntry",
