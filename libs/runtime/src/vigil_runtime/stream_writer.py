@@ -37,7 +37,7 @@ from prometheus_client import Counter
 from redis.exceptions import NoScriptError
 
 from vigil_schema.entry_keys import IDEMPOTENCY_FIELD
-from vigil_schema.streams import STREAM_POLICIES, StreamPolicy, added_marker_key
+from vigil_schema.streams import STREAM_POLICIES, StreamPolicy, added_marker_key, stream_policy
 
 __all__ = [
     "BOUNDED_XADD_SCRIPT",
@@ -193,18 +193,11 @@ class StreamWriter:
             return [], []
         head: list[Any] = [self._ttl_ms, "1" if want_ids else "0", len(streams)]
         for stream in streams:
-            policy = self._policy(stream)
+            policy = stream_policy(stream, self._policies)
             head.append(self._maxlen.get(stream, policy.maxlen))
             head.append(_age_ms(policy))
         head.extend(body)
         return [*streams, *markers], head
-
-    def _policy(self, stream: str) -> StreamPolicy:
-        try:
-            return self._policies[stream]
-        except KeyError:
-            message = f"stream {stream!r} has no StreamPolicy: refusing an unbounded XADD"
-            raise KeyError(message) from None
 
     async def ensure_script(self) -> str:
         """Load the script if this writer has not yet; its SHA1."""

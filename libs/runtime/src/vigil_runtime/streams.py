@@ -58,7 +58,7 @@ from vigil_runtime.stream_writer import OutgoingEntry, StreamWriter
 from vigil_runtime.tasks import wait_event
 from vigil_schema.entry_keys import IDEMPOTENCY_FIELD
 from vigil_schema.messages import DeadLetter
-from vigil_schema.streams import DLQ, STREAM_POLICIES, Envelope, StreamPolicy
+from vigil_schema.streams import DLQ, STREAM_POLICIES, Envelope, StreamPolicy, stream_policy
 
 __all__ = [
     "Handler",
@@ -150,8 +150,8 @@ class StreamConsumer:
             raise ValueError("retry_backoff_max must be > 0")
         self._redis = client
         self.stream, self.group, self.consumer = stream, group, consumer
-        self.policy = _policy(policies, stream)
-        _policy(policies, dlq_stream)  # the dead-letter stream needs a bound too
+        self.policy = stream_policy(stream, policies)
+        stream_policy(dlq_stream, policies)  # the dead-letter stream needs a bound too
         self._completed = CompletedKeys(client, stream, group, self.policy.dedup_window)
         self._writer = StreamWriter(client, policies=policies)
         self._handler = handler
@@ -410,10 +410,3 @@ class StreamConsumer:
         for group in stats.groups:
             self._trimmed_seen[group.group] = group.trimmed_unread
         export(stats, self.group)
-
-
-def _policy(policies: Mapping[str, StreamPolicy], stream: str) -> StreamPolicy:
-    try:
-        return policies[stream]
-    except KeyError:
-        raise KeyError(f"stream {stream!r} has no StreamPolicy (vigil_schema.streams)") from None

@@ -137,10 +137,12 @@ STREAM_POLICIES: Final[Mapping[str, StreamPolicy]] = {
 """The policy of every stream in :data:`ALL_STREAMS`."""
 
 
-def stream_policy(stream: str) -> StreamPolicy:
-    """The policy of ``stream``; ``KeyError`` names a stream without one."""
+def stream_policy(
+    stream: str, policies: Mapping[str, StreamPolicy] = STREAM_POLICIES
+) -> StreamPolicy:
+    """The policy of ``stream`` in ``policies``; ``KeyError`` names a stream without one."""
     try:
-        return STREAM_POLICIES[stream]
+        return policies[stream]
     except KeyError:
         raise KeyError(f"no StreamPolicy for stream {stream!r}") from None
 
