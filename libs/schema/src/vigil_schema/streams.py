@@ -70,12 +70,6 @@ class StreamPolicy:
     dedup_window: timedelta
     reason: str
 
-    def min_id(self, now: datetime) -> str | None:
-        """The ``MINID`` for ``now``: ids of entries older than ``max_age`` are below it."""
-        if self.max_age is None:
-            return None
-        return f"{_millis(now - self.max_age)}-0"
-
     def start_id(self, now: datetime) -> str:
         """The id a group created at ``now`` starts after (``XGROUP CREATE ... <id>``)."""
         if isinstance(self.start, timedelta):
