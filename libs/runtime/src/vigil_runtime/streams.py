@@ -20,8 +20,8 @@ consumer died are taken over with ``XAUTOCLAIM`` once idle for
 ``claim_idle_ms``. A batch that fails is retried entry by entry so that one
 poison entry cannot block the others; an entry that failed ``max_deliveries``
 times (or was delivered more often than that, e.g. because it crashed its
-consumers) is added to the dead-letter stream (idempotent per stream, group and entry
-id), then acknowledged.
+consumers) is added to the dead-letter stream (idempotent per stream, group, entry
+id and fields), then acknowledged.
 A handler error that :func:`is_transient` recognises (database or Redis
 down) is not the entry's fault: the batch is retried in place with backoff
 and never dead-lettered for it. Length, lag, pending and entries trimmed before the group
@@ -384,7 +384,7 @@ class StreamConsumer:
 
     async def _dead_letter(self, entries: Sequence[StreamEntry]) -> None:
         """Add each entry to the DLQ, then XACK them. A crash in between redelivers them;
-        the DLQ write is idempotent (key: stream, group, entry id), so no second letter."""
+        the DLQ write is idempotent (key: stream, group, entry id, fields): no second letter."""
         letters = [
             OutgoingEntry(self._dlq, Envelope.wrap(DeadLetter.from_entry(
                 stream=self.stream, group=self.group, consumer=self.consumer,
