@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 
 from vigil_runtime.stream_writer import OutgoingEntry, StreamWriter
 from vigil_schema.entry_keys import IDEMPOTENCY_FIELD
-from vigil_schema.streams import LIVE, STREAM_POLICIES, StreamPolicy
+from vigil_schema.streams import LIVE, StreamPolicy
 
 STREAM = "vigil:test-bounded"
 NODE = 100  # stream-node-max-entries: how far an approximate trim may lag
@@ -112,12 +112,6 @@ async def test_a_stream_without_a_policy_is_refused(redis_client: redis.asyncio.
     assert await redis_client.exists("vigil:nowhere") == 0
 
 
-def test_every_stream_has_a_policy() -> None:
-    from vigil_schema.streams import ALL_STREAMS
-
-    assert set(STREAM_POLICIES) == set(ALL_STREAMS)
-
-
 async def test_the_lua_helper_bounds_a_scripts_own_xadd(redis_client: redis.asyncio.Redis) -> None:
     """A script that adds an entry with other writes (the liveness transitions) trims with
     the same policy: old entries by age, the rest to the cap."""
@@ -132,3 +126,19 @@ async def test_the_lua_helper_bounds_a_scripts_own_xadd(redis_client: redis.asyn
     await script(keys=[STREAM], args=["new"])
     remaining: Any = await redis_client.xrange(STREAM)
     assert [fields for _, fields in remaining] == [{b"n": b"new"}]
+
+
+async def test_the_lua_helper_caps_the_length_without_an_age_bound(
+    redis_client: redis.asyncio.Redis,
+) -> None:
+    from vigil_runtime.stream_writer import lua_bounded_xadd
+
+    capped = policy(maxlen=10)[STREAM]
+    script = redis_client.register_script(
+        lua_bounded_xadd(capped) + "return vigil_xadd(KEYS[1], 'n', ARGV[1])"
+    )
+    for n in range(500):
+        await script(keys=[STREAM], args=[str(n)])
+    assert 10 <= await redis_client.xlen(STREAM) <= 10 + NODE
+    newest: Any = await redis_client.xrevrange(STREAM, count=1)
+    assert newest[0][1] == {b"n": b"499"}

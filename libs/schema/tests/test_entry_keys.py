@@ -111,16 +111,14 @@ def test_every_stream_has_a_bounded_policy() -> None:
         stream_policy("vigil:nope")
 
 
-def test_start_positions_and_minid() -> None:
+def test_start_positions() -> None:
     now = datetime(2024, 5, 1, 12, tzinfo=UTC)
     millis = int(now.timestamp() * 1000)
     frames = STREAM_POLICIES[FRAMES]
     assert frames.start == LIVE
     assert frames.start_id(now) == "$"
-    assert frames.min_id(now) == f"{millis - 30_000}-0"
     replay = frames.__class__(FRAMES, 10, None, timedelta(hours=1), timedelta(1), "t")
     assert replay.start_id(now) == f"{millis - 3_600_001}-{2**64 - 1}"
-    assert replay.min_id(now) is None
     assert STREAM_POLICIES[DLQ].start == ALL_RETAINED
 
 

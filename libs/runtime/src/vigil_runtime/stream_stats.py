@@ -149,19 +149,20 @@ def _group(
 ) -> GroupStats:
     name = _text(info["name"])
     raw_lag = info.get("lag")
+    last_delivered_id = _text(info.get("last-delivered-id", "0-0"))
     lag, trimmed = split_lag(
         redis_lag=None if raw_lag is None else int(raw_lag),
         length=length,
         first_id=first_id,
         last_id=last_id,
-        last_delivered_id=_text(info.get("last-delivered-id", "0-0")),
+        last_delivered_id=last_delivered_id,
         previous_trimmed=previous.get(name),
     )
     return GroupStats(
         group=name,
         consumers=int(info.get("consumers", 0)),
         pending=int(info.get("pending", 0)),
-        last_delivered_id=_text(info.get("last-delivered-id", "0-0")),
+        last_delivered_id=last_delivered_id,
         lag=lag,
         trimmed_unread=trimmed,
     )

@@ -37,7 +37,7 @@ from prometheus_client import Counter
 from redis.exceptions import NoScriptError
 
 from vigil_schema.entry_keys import IDEMPOTENCY_FIELD
-from vigil_schema.streams import STREAM_POLICIES, StreamPolicy, added_marker_key
+from vigil_schema.streams import STREAM_POLICIES, StreamPolicy, added_marker_key, stream_policy
 
 __all__ = [
     "BOUNDED_XADD_SCRIPT",
@@ -66,7 +66,24 @@ DEFAULT_MARKER_TTL_S: Final = 120.0
 retries within seconds) and a redelivery right after a reconnect, at about 150 bytes of
 Redis memory per entry added in that time."""
 
-BOUNDED_XADD_SCRIPT: Final = """
+_LUA_TRIM: Final = """
+local function vigil_trim(stream, maxlen, age_ms)
+  local trimmed = 0
+  if age_ms > 0 then
+    local t = redis.call('TIME')
+    local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    trimmed = redis.call('XTRIM', stream, 'MINID', '~', string.format('%.0f-0', now_ms - age_ms))
+  end
+  return trimmed + redis.call('XTRIM', stream, 'MAXLEN', '~', maxlen)
+end
+"""
+"""Lua ``vigil_trim(stream, maxlen, age_ms)``: a stream's bound (``XTRIM MINID ~`` now -
+``age_ms`` on the Redis server's clock, when > 0, then ``XTRIM MAXLEN ~``); entries trimmed.
+The one copy of the trim, in both :data:`BOUNDED_XADD_SCRIPT` and :func:`lua_bounded_xadd`."""
+
+BOUNDED_XADD_SCRIPT: Final = (
+    _LUA_TRIM
+    + """
 local ttl = ARGV[1]
 local want_ids = ARGV[2] == '1'
 local nstreams = tonumber(ARGV[3])
@@ -87,23 +104,15 @@ while i <= #ARGV do
   end
   i = last + 1
 end
-local t = redis.call('TIME')
-local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local counts = {}
 for s = 1, nstreams do
-  local maxlen = ARGV[2 + 2 * s]
-  local age = tonumber(ARGV[3 + 2 * s])
-  local trimmed = 0
-  if age > 0 then
-    trimmed = redis.call('XTRIM', KEYS[s], 'MINID', '~', string.format('%.0f-0', now_ms - age))
-  end
-  trimmed = trimmed + redis.call('XTRIM', KEYS[s], 'MAXLEN', '~', maxlen)
   counts[#counts + 1] = added[s]
   counts[#counts + 1] = skipped[s]
-  counts[#counts + 1] = trimmed
+  counts[#counts + 1] = vigil_trim(KEYS[s], ARGV[2 + 2 * s], tonumber(ARGV[3 + 2 * s]))
 end
 return {counts, ids}
 """
+)
 """KEYS: the streams, then the markers. ARGV: marker TTL (ms), want ids (``1``/``0``),
 stream count, ``maxlen, max_age_ms`` per stream (0: no age bound), then per entry
 ``stream index, marker number (n: KEYS[streams + n]; 0: none), field count, field, value,
@@ -184,19 +193,11 @@ class StreamWriter:
             return [], []
         head: list[Any] = [self._ttl_ms, "1" if want_ids else "0", len(streams)]
         for stream in streams:
-            policy = self._policy(stream)
-            age = policy.max_age
+            policy = stream_policy(stream, self._policies)
             head.append(self._maxlen.get(stream, policy.maxlen))
-            head.append(0 if age is None else max(1, round(age.total_seconds() * 1000)))
+            head.append(_age_ms(policy))
         head.extend(body)
         return [*streams, *markers], head
-
-    def _policy(self, stream: str) -> StreamPolicy:
-        try:
-            return self._policies[stream]
-        except KeyError:
-            message = f"stream {stream!r} has no StreamPolicy: refusing an unbounded XADD"
-            raise KeyError(message) from None
 
     async def ensure_script(self) -> str:
         """Load the script if this writer has not yet; its SHA1."""
@@ -261,21 +262,24 @@ def _entry_id(value: Any) -> bytes | None:
     return value if isinstance(value, bytes) else str(value).encode()
 
 
+def _age_ms(policy: StreamPolicy) -> int:
+    """``max_age`` in milliseconds (at least 1); 0: no age bound."""
+    age = policy.max_age
+    return 0 if age is None else max(1, round(age.total_seconds() * 1000))
+
+
 def lua_bounded_xadd(policy: StreamPolicy) -> str:
     """Lua source of ``vigil_xadd(stream_key, field, value, ...)`` for a script that adds an
-    entry of ``policy``'s stream together with other writes: ``XADD`` then the same two trims
-    as :data:`BOUNDED_XADD_SCRIPT` (the policy's values are part of the source). Prepend it
-    to the script; it returns the new entry's id."""
-    age_ms = 0 if policy.max_age is None else round(policy.max_age.total_seconds() * 1000)
-    return f"""
+    entry of ``policy``'s stream together with other writes: ``XADD`` then the same trim as
+    :data:`BOUNDED_XADD_SCRIPT` (``vigil_trim``; the policy's values are part of the source).
+    Prepend it to the script; it returns the new entry's id."""
+    return (
+        _LUA_TRIM
+        + f"""
 local function vigil_xadd(stream, ...)
   local id = redis.call('XADD', stream, '*', ...)
-  if {age_ms} > 0 then
-    local t = redis.call('TIME')
-    local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-    redis.call('XTRIM', stream, 'MINID', '~', string.format('%.0f-0', now_ms - {age_ms}))
-  end
-  redis.call('XTRIM', stream, 'MAXLEN', '~', {policy.maxlen})
+  vigil_trim(stream, {policy.maxlen}, {_age_ms(policy)})
   return id
 end
 """
+    )

@@ -20,8 +20,8 @@ consumer died are taken over with ``XAUTOCLAIM`` once idle for
 ``claim_idle_ms``. A batch that fails is retried entry by entry so that one
 poison entry cannot block the others; an entry that failed ``max_deliveries``
 times (or was delivered more often than that, e.g. because it crashed its
-consumers) is added to the dead-letter stream (idempotent per stream, group and entry
-id), then acknowledged.
+consumers) is added to the dead-letter stream (idempotent per stream, group, entry
+id and fields), then acknowledged.
 A handler error that :func:`is_transient` recognises (database or Redis
 down) is not the entry's fault: the batch is retried in place with backoff
 and never dead-lettered for it. Length, lag, pending and entries trimmed before the group
@@ -52,18 +52,15 @@ from vigil_runtime.db import is_transient_error
 from vigil_runtime.faults import is_transient_redis_error
 from vigil_runtime.logging import get_logger
 from vigil_runtime.redis_client import REDIS_CONNECTION_ERRORS
-from vigil_runtime.stream_producer import Fields, FieldSource, StreamProducer
+from vigil_runtime.stream_producer import StreamProducer
 from vigil_runtime.stream_stats import export, read_stream_stats
 from vigil_runtime.stream_writer import OutgoingEntry, StreamWriter
 from vigil_runtime.tasks import wait_event
 from vigil_schema.entry_keys import IDEMPOTENCY_FIELD
 from vigil_schema.messages import DeadLetter
-from vigil_schema.streams import DLQ, STREAM_POLICIES, Envelope, StreamPolicy
+from vigil_schema.streams import DLQ, STREAM_POLICIES, Envelope, StreamPolicy, stream_policy
 
 __all__ = [
-    "REDIS_CONNECTION_ERRORS",
-    "FieldSource",
-    "Fields",
     "Handler",
     "StreamConsumer",
     "StreamEntry",
@@ -153,8 +150,8 @@ class StreamConsumer:
             raise ValueError("retry_backoff_max must be > 0")
         self._redis = client
         self.stream, self.group, self.consumer = stream, group, consumer
-        self.policy = _policy(policies, stream)
-        _policy(policies, dlq_stream)  # the dead-letter stream needs a bound too
+        self.policy = stream_policy(stream, policies)
+        stream_policy(dlq_stream, policies)  # the dead-letter stream needs a bound too
         self._completed = CompletedKeys(client, stream, group, self.policy.dedup_window)
         self._writer = StreamWriter(client, policies=policies)
         self._handler = handler
@@ -387,7 +384,7 @@ class StreamConsumer:
 
     async def _dead_letter(self, entries: Sequence[StreamEntry]) -> None:
         """Add each entry to the DLQ, then XACK them. A crash in between redelivers them;
-        the DLQ write is idempotent (key: stream, group, entry id), so no second letter."""
+        the DLQ write is idempotent (key: stream, group, entry id, fields): no second letter."""
         letters = [
             OutgoingEntry(self._dlq, Envelope.wrap(DeadLetter.from_entry(
                 stream=self.stream, group=self.group, consumer=self.consumer,
@@ -413,10 +410,3 @@ class StreamConsumer:
         for group in stats.groups:
             self._trimmed_seen[group.group] = group.trimmed_unread
         export(stats, self.group)
-
-
-def _policy(policies: Mapping[str, StreamPolicy], stream: str) -> StreamPolicy:
-    try:
-        return policies[stream]
-    except KeyError:
-        raise KeyError(f"stream {stream!r} has no StreamPolicy (vigil_schema.streams)") from None

@@ -12,7 +12,7 @@ a canonical text: integers in decimal, timestamps as integer microseconds since 
 epoch (so ``+02:00`` and ``Z`` spellings of one instant give one key; cheaper than an ISO
 text on the ingest's hot path), text as is. Entries that store no rows use the
 message's own identity (an alert's fingerprint and start, a request's id, a dead letter's
-origin).
+origin and fields).
 
 Pure functions, no I/O.
 """

@@ -70,12 +70,6 @@ class StreamPolicy:
     dedup_window: timedelta
     reason: str
 
-    def min_id(self, now: datetime) -> str | None:
-        """The ``MINID`` for ``now``: ids of entries older than ``max_age`` are below it."""
-        if self.max_age is None:
-            return None
-        return f"{_millis(now - self.max_age)}-0"
-
     def start_id(self, now: datetime) -> str:
         """The id a group created at ``now`` starts after (``XGROUP CREATE ... <id>``)."""
         if isinstance(self.start, timedelta):
@@ -137,10 +131,12 @@ STREAM_POLICIES: Final[Mapping[str, StreamPolicy]] = {
 """The policy of every stream in :data:`ALL_STREAMS`."""
 
 
-def stream_policy(stream: str) -> StreamPolicy:
-    """The policy of ``stream``; ``KeyError`` names a stream without one."""
+def stream_policy(
+    stream: str, policies: Mapping[str, StreamPolicy] = STREAM_POLICIES
+) -> StreamPolicy:
+    """The policy of ``stream`` in ``policies``; ``KeyError`` names a stream without one."""
     try:
-        return STREAM_POLICIES[stream]
+        return policies[stream]
     except KeyError:
         raise KeyError(f"no StreamPolicy for stream {stream!r}") from None
 
