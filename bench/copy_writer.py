@@ -18,10 +18,8 @@ copy_writer``); :func:`render` makes the COPY writer block of docs/benchmarks.md
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import os
-import shutil
 import statistics
 import tempfile
 import time
@@ -33,7 +31,7 @@ from typing import Any
 import asyncpg
 
 from bench.harness.results import relative
-from bench.harness.stack import private_stack
+from bench.harness.stack import private_stack, psql
 from vigil_runtime.copy_writer import CopyWriter
 from vigil_runtime.db import create_pool
 from vigil_runtime.partitions import PartitionHelper
@@ -82,11 +80,8 @@ async def measure_psql_copy(url: str, pool: asyncpg.Pool, rows: list[Row]) -> fl
             )
     columns = ",".join(CAMERA_EVENTS.column_names)
     command = f"\\copy camera_events ({columns}) FROM '{handle.name}' WITH (FORMAT csv)"
-    psql = shutil.which("psql") or "psql"
     started = time.perf_counter()
-    proc = await asyncio.create_subprocess_exec(psql, url, "-q", "-c", command)
-    if await proc.wait() != 0:
-        raise RuntimeError(f"psql \\copy failed with exit code {proc.returncode}")
+    await psql(url, command)
     elapsed = time.perf_counter() - started
     os.unlink(handle.name)
     return elapsed

@@ -1,6 +1,7 @@
 """The benchmark harness every service's benchmark reuses.
 
-* :mod:`bench.harness.stack`: a private, durable, migrated local stack for one run;
+* :mod:`bench.harness.stack`: a private, durable, migrated local stack for one run, and psql
+  commands against its database;
 * :mod:`bench.harness.processes`: console scripts run to their end, service replicas started,
   waited for, sampled and stopped;
 * :mod:`bench.harness.cpu`: CPU seconds by process from ``/proc`` (:class:`CpuMeter`);

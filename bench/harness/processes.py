@@ -17,9 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
@@ -28,6 +26,7 @@ import aiohttp
 
 from bench.harness.counting import POLL_S, Series, metric_value, wait_quiet
 from bench.harness.cpu import cpu_seconds, reaped_children_cpu_seconds
+from vigil_runtime.stack import procs
 from vigil_runtime.stack.procs import free_port, log_tail
 
 READY_TIMEOUT_S = 60.0
@@ -35,9 +34,9 @@ STOP_TIMEOUT_S = 30.0
 
 
 def console_script(name: str) -> str:
-    """A console script of the venv this interpreter runs from (else from PATH)."""
-    candidate = Path(sys.executable).with_name(name)
-    return str(candidate) if candidate.exists() else shutil.which(name) or name
+    """A console script of the venv this interpreter runs from (else from PATH; else the
+    bare name, for the error to name it)."""
+    return procs.console_script(name) or name
 
 
 async def run_to_end(argv: Sequence[str], log: Path) -> tuple[int, float]:

@@ -8,12 +8,15 @@ tests do), and on leaving stops the servers and deletes the folder. ``workdir`` 
 folder, for the run's logs and scratch files. With ``keep`` the stack lives in that folder
 instead and is left running (reused by the next run). :func:`server_pids` gives the servers'
 pids, so CPU is counted for this stack's processes only. :func:`service_env` is the environment of a
-service process connecting as its own role's login, as in production.
+service process connecting as its own role's login, as in production. :func:`psql` runs one
+psql command against the stack's database (``\\copy``, the server's COPY ceiling).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -68,3 +71,15 @@ def service_env(info: StackInfo, service: str) -> dict[str, str]:
     role = service_role(service)
     login = ensure_role_logins(info.database_url, (role,))[role]
     return info.env() | {"VIGIL_DATABASE_URL": login.url(info.database_url)}
+
+
+async def psql(url: str, command: str) -> None:
+    """Run one psql ``command`` (``-c``) against ``url``; RuntimeError with its stderr if
+    it fails."""
+    proc = await asyncio.create_subprocess_exec(
+        shutil.which("psql") or "psql", url, "-q", "-v", "ON_ERROR_STOP=1", "-c", command,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"psql failed ({proc.returncode}): {stderr.decode(errors='replace')}")

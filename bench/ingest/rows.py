@@ -7,8 +7,6 @@ all of them (the server's COPY ceiling) and one ``INSERT`` + commit per row for 
 
 from __future__ import annotations
 
-import asyncio
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ import asyncpg
 
 from bench.copy_writer import NAIVE_ROWS, measure_naive_insert
 from bench.harness.counting import count_keys
+from bench.harness.stack import psql
 from vigil_schema.tables import CAMERA_EVENTS, HEALTH_LOGS, HEALTH_METRICS, INGEST_REJECTS
 
 DEDUP_KEY = ("camera_id", "event_type", "frame_number", "ts")
@@ -63,11 +62,11 @@ async def verify_rows(pool: asyncpg.Pool, acknowledged: int) -> dict[str, Any]:
 async def measure_psql_copy(url: str, pool: asyncpg.Pool, workdir: Path) -> dict[str, Any]:
     """Export camera_events to CSV, empty it, and time ``psql \\copy`` loading it back."""
     csv_path = workdir / "camera_events.csv"
-    await _psql(url, f"\\copy (SELECT {_COLUMNS} FROM camera_events) TO '{csv_path}' (FORMAT csv)")
+    await psql(url, f"\\copy (SELECT {_COLUMNS} FROM camera_events) TO '{csv_path}' (FORMAT csv)")
     expected = int(await pool.fetchval("SELECT count(*) FROM camera_events"))
     await pool.execute("TRUNCATE camera_events")
     started = time.perf_counter()
-    await _psql(url, f"\\copy camera_events ({_COLUMNS}) FROM '{csv_path}' (FORMAT csv)")
+    await psql(url, f"\\copy camera_events ({_COLUMNS}) FROM '{csv_path}' (FORMAT csv)")
     elapsed = time.perf_counter() - started
     csv_path.unlink()
     stored = int(await pool.fetchval("SELECT count(*) FROM camera_events"))
@@ -90,14 +89,3 @@ async def measure_naive(url: str, pool: asyncpg.Pool) -> dict[str, Any]:
 
 def _rate(rows: int, seconds: float) -> dict[str, Any]:
     return {"rows": rows, "seconds": round(seconds, 3), "events_per_s": round(rows / seconds)}
-
-
-async def _psql(url: str, command: str) -> None:
-    psql = shutil.which("psql") or "psql"
-    proc = await asyncio.create_subprocess_exec(
-        psql, url, "-q", "-v", "ON_ERROR_STOP=1", "-c", command,
-        stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    _, stderr = await proc.communicate()
-    if proc.returncode != 0:
-        raise RuntimeError(f"psql failed ({proc.returncode}): {stderr.decode(errors='replace')}")

@@ -19,6 +19,20 @@ def key() -> str:
     return f"vigil:test:leader:{uuid.uuid4().hex}"
 
 
+def _contenders(
+    client: redis.asyncio.Redis,
+    key: str,
+    *,
+    first_ttl_s: float = 30,
+    first_client: redis.asyncio.Redis | None = None,
+) -> tuple[LeaderLock, LeaderLock]:
+    """Two replicas contending for ``key``: the first (its lease ``first_ttl_s``, through
+    ``first_client`` if given) and the second (30 s), each with its own metrics label."""
+    first = LeaderLock(first_client or client, key, "replica-1", ttl_s=first_ttl_s, name=f"{key}-1")
+    second = LeaderLock(client, key, "replica-2", ttl_s=30, name=f"{key}-2")
+    return first, second
+
+
 def _leader(name: str) -> float | None:
     return REGISTRY.get_sample_value("vigil_runtime_leader", {"lock": name})
 
@@ -31,8 +45,7 @@ def _changes(name: str, change: str) -> float:
 async def test_one_of_two_contenders_holds_it_until_released(
     redis_client: redis.asyncio.Redis, key: str
 ) -> None:
-    first = LeaderLock(redis_client, key, "replica-1", ttl_s=30, name=f"{key}-1")
-    second = LeaderLock(redis_client, key, "replica-2", ttl_s=30, name=f"{key}-2")
+    first, second = _contenders(redis_client, key)
     assert await first.hold()
     assert not await second.hold()
     assert await first.hold()  # renewed, still its own
@@ -51,8 +64,7 @@ async def test_one_of_two_contenders_holds_it_until_released(
 async def test_renewal_extends_only_the_holders_lease(
     redis_client: redis.asyncio.Redis, key: str
 ) -> None:
-    first = LeaderLock(redis_client, key, "replica-1", ttl_s=30, name=f"{key}-1")
-    second = LeaderLock(redis_client, key, "replica-2", ttl_s=30, name=f"{key}-2")
+    first, second = _contenders(redis_client, key)
     assert await first.hold()
     await redis_client.pexpire(key, 2_000)
     assert not await second.hold()
@@ -73,8 +85,7 @@ async def _expire(client: redis.asyncio.Redis, key: str) -> None:
 async def test_an_expired_lease_is_taken_over_and_the_old_holder_learns_it_lost(
     redis_client: redis.asyncio.Redis, key: str
 ) -> None:
-    first = LeaderLock(redis_client, key, "replica-1", ttl_s=0.2, name=f"{key}-1")
-    second = LeaderLock(redis_client, key, "replica-2", ttl_s=30, name=f"{key}-2")
+    first, second = _contenders(redis_client, key, first_ttl_s=0.2)
     assert await first.hold()
     await _expire(redis_client, key)
     assert await second.hold()
@@ -87,8 +98,7 @@ async def test_an_expired_lease_is_taken_over_and_the_old_holder_learns_it_lost(
 async def test_a_stalled_holder_releasing_late_leaves_the_successors_lock(
     redis_client: redis.asyncio.Redis, key: str
 ) -> None:
-    first = LeaderLock(redis_client, key, "replica-1", ttl_s=0.2, name=f"{key}-1")
-    second = LeaderLock(redis_client, key, "replica-2", ttl_s=30, name=f"{key}-2")
+    first, second = _contenders(redis_client, key, first_ttl_s=0.2)
     assert await first.hold()
     await _expire(redis_client, key)
     assert await second.hold()
@@ -103,8 +113,7 @@ async def test_a_redis_error_counts_as_not_held_and_the_holder_reclaims_its_leas
     client = redis.asyncio.Redis.from_url(
         redis_url, socket_timeout=0.2, retry=Retry(NoBackoff(), 0)
     )
-    first = LeaderLock(client, key, "replica-1", ttl_s=30, name=f"{key}-1")
-    second = LeaderLock(redis_client, key, "replica-2", ttl_s=30, name=f"{key}-2")
+    first, second = _contenders(redis_client, key, first_client=client)
     try:
         assert await first.hold()
         await redis_client.client_pause(1000)  # Redis stops answering for a second

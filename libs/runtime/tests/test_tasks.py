@@ -1,4 +1,4 @@
-"""tasks.wait_event: the one "wait for an event or a timeout"."""
+"""tasks.wait_event (the one "wait for an event or a timeout") and wait_task_or_event."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from vigil_runtime.tasks import wait_event
+from vigil_runtime.tasks import cancel_and_wait, wait_event, wait_task_or_event
 
 
 async def test_returns_true_at_once_when_already_set() -> None:
@@ -36,3 +36,23 @@ async def test_a_cancellation_of_the_caller_is_not_swallowed() -> None:
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
+
+
+async def test_wait_task_or_event_says_the_task_finished_first() -> None:
+    task = asyncio.create_task(asyncio.sleep(0))
+    stop = asyncio.Event()
+    assert await wait_task_or_event(task, stop) is True
+    assert task.done()
+    assert not stop.is_set()
+
+
+async def test_wait_task_or_event_returns_on_the_event_and_leaves_the_task_running() -> None:
+    task = asyncio.create_task(asyncio.sleep(60))
+    stop = asyncio.Event()
+    waiter = asyncio.create_task(wait_task_or_event(task, stop))
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    stop.set()
+    assert await waiter is False
+    assert not task.done()  # neither cancelled nor awaited: the caller's choice
+    await cancel_and_wait(task)

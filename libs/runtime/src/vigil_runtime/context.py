@@ -23,7 +23,7 @@ from structlog.typing import FilteringBoundLogger
 from vigil_runtime.dependencies import Dependencies, connect_dependencies
 from vigil_runtime.ops import OpsServer
 from vigil_runtime.settings import VigilSettings
-from vigil_runtime.tasks import cancel_and_wait, wait_event
+from vigil_runtime.tasks import cancel_and_wait, wait_event, wait_task_or_event
 from vigil_schema.clock import utc_now
 
 __all__ = ["ServiceContext", "ServiceStatus", "ServiceStopping"]
@@ -89,12 +89,7 @@ class ServiceContext:
     async def until_stopping(self, awaitable: Awaitable[T]) -> T:
         """Await `awaitable`, or cancel it and raise ServiceStopping when a stop comes first."""
         task = asyncio.ensure_future(awaitable)
-        stop = asyncio.ensure_future(self.stopping.wait())
-        try:
-            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stop.cancel()
-        if not task.done():
+        if not await wait_task_or_event(task, self.stopping):
             await cancel_and_wait(task)
             raise ServiceStopping
         return task.result()

@@ -32,6 +32,7 @@ from vigil_runtime.heartbeat import package_version
 from vigil_runtime.logging import configure_logging, get_logger
 from vigil_runtime.ops import OpsServer
 from vigil_runtime.settings import VigilSettings
+from vigil_runtime.tasks import wait_task_or_event
 from vigil_schema.streams import SERVICE_KEY_PREFIX, service_key
 
 __all__ = [
@@ -124,12 +125,7 @@ async def serve(
 
 async def _supervise(ctx: ServiceContext, body_task: asyncio.Task[None]) -> int:
     """Wait for the body; once stopping, give it the grace period, then cancel it."""
-    stop = asyncio.create_task(ctx.stopping.wait())
-    try:
-        await asyncio.wait({body_task, stop}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stop.cancel()
-    if not body_task.done():
+    if not await wait_task_or_event(body_task, ctx.stopping):
         grace = ctx.settings.shutdown_grace_s
         await asyncio.wait({body_task}, timeout=grace)
         if not body_task.done():

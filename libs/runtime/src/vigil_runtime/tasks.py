@@ -4,6 +4,8 @@
 - `succeeded(task)`: finished with a result.
 - `wait_event(event, timeout_s)`: wait until an event is set or a timeout passed; whether it
   is set. The one "sleep until stopped" of every loop (use it, not `wait_for(event.wait())`).
+- `wait_task_or_event(task, event)`: wait until a task is done or an event is set (a stop
+  that comes first); whether the task is done. The task is left as it is.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-__all__ = ["cancel_and_wait", "succeeded", "wait_event"]
+__all__ = ["cancel_and_wait", "succeeded", "wait_event", "wait_task_or_event"]
 
 
 async def cancel_and_wait(*tasks: asyncio.Future[Any]) -> None:
@@ -45,3 +47,14 @@ async def wait_event(event: asyncio.Event, timeout_s: float | None) -> bool:
         async with asyncio.timeout(timeout_s):
             await event.wait()
     return event.is_set()
+
+
+async def wait_task_or_event(task: asyncio.Future[Any], event: asyncio.Event) -> bool:
+    """Wait until `task` is done or `event` is set, whichever comes first; whether `task` is
+    done on return. `task` is neither cancelled nor awaited: that is the caller's choice."""
+    setting = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait({task, setting}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        setting.cancel()
+    return task.done()

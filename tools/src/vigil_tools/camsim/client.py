@@ -138,9 +138,11 @@ class WindowedPublisher:
                 # a publisher needs no session; MQTT 3.1.1 gets clean_session from the client
                 clean_start=True if self._v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
             )
-            await asyncio.wait_for(self._connected.wait(), timeout_s)
-        except (OSError, TimeoutError) as exc:
+            connected = await wait_event(self._connected, timeout_s)
+        except OSError as exc:
             raise ConnectError(f"{self.client_id}: cannot connect to the broker: {exc!r}") from exc
+        if not connected:
+            raise ConnectError(f"{self.client_id}: no CONNACK from the broker in {timeout_s} s")
         if self._connect_error is not None:
             raise ConnectError(f"{self.client_id}: {self._connect_error}")
         self._spawn(self._misc_loop())
@@ -311,8 +313,9 @@ class WindowedPublisher:
                 return
             try:
                 self._client.reconnect()
-                await asyncio.wait_for(self._connected.wait(), RECONNECT_ATTEMPT_TIMEOUT_S)
-            except (OSError, TimeoutError):
+            except OSError:
+                continue
+            if not await wait_event(self._connected, RECONNECT_ATTEMPT_TIMEOUT_S):
                 continue
             if self._connect_error is None:
                 self._stats.reconnects += 1

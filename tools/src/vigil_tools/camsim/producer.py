@@ -14,6 +14,7 @@ import time
 from collections.abc import Coroutine
 from typing import Any, Final
 
+from vigil_runtime.tasks import wait_task_or_event
 from vigil_tools.camsim.client import WindowedPublisher
 from vigil_tools.camsim.config import FleetConfig
 from vigil_tools.camsim.feed import CameraFeed, Outgoing
@@ -79,12 +80,10 @@ class Producer:
     async def _until(self, waiter: Coroutine[Any, Any, object]) -> None:
         """Wait for ``waiter`` or the stop, whichever comes first."""
         task = asyncio.ensure_future(waiter)
-        stop = asyncio.ensure_future(self._stop.wait())
         try:
-            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+            await wait_task_or_event(task, self._stop)
         finally:
             task.cancel()
-            stop.cancel()
 
     def _send(self, message: Outgoing) -> None:
         self._publisher.publish_now(

@@ -1,12 +1,14 @@
-"""Process, port and log helpers shared by the server launchers."""
+"""Process, port and log helpers shared by the server launchers, the test harness and bench/."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,6 +17,13 @@ from vigil_runtime.stack.info import StackError
 from vigil_runtime.stack.users import OsUser
 
 LOG_TAIL_LINES = 30
+
+
+def console_script(name: str) -> str | None:
+    """The console script ``name`` (``vigil-ingest``, ``vigil-camsim``) of the venv this
+    interpreter runs from, else from PATH; None when neither has it."""
+    candidate = Path(sys.executable).with_name(name)
+    return str(candidate) if candidate.exists() else shutil.which(name)
 
 
 def free_port() -> int:

@@ -21,10 +21,8 @@ import contextlib
 import itertools
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -36,7 +34,7 @@ from typing import IO, Any, Literal
 import redis
 
 from vigil_runtime.service import EXIT_STARTUP
-from vigil_runtime.stack.procs import free_port
+from vigil_runtime.stack.procs import console_script, free_port
 from vigil_schema.roles import SERVICE_ROLES
 from vigil_schema.streams import service_key
 
@@ -285,8 +283,7 @@ def _wait_until(service: ServiceProcess, until: Until, timeout_s: float) -> None
 
 def _console_script(name: str) -> str:
     """`vigil-<name>` from this interpreter's bin folder (else from PATH)."""
-    script = Path(sys.executable).parent / f"vigil-{name}"
-    found = str(script) if script.exists() else shutil.which(f"vigil-{name}")
+    found = console_script(f"vigil-{name}")
     if found is None:
         raise AssertionError(f"console script vigil-{name} is not installed")
     return found
