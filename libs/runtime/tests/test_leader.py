@@ -126,3 +126,16 @@ async def test_a_redis_error_counts_as_not_held_and_the_holder_reclaims_its_leas
         assert not await second.hold()
     finally:
         await client.aclose()
+
+
+async def test_release_after_a_failed_hold_still_frees_a_lease_it_may_have_taken(
+    redis_client: redis.asyncio.Redis, key: str
+) -> None:
+    """A ``hold()`` whose ``SET`` reached Redis but whose reply was lost leaves the replica
+    "not held" with its token in the key: its release must free the key all the same."""
+    first, second = _contenders(redis_client, key)
+    await redis_client.set(key, first.token, px=30_000)  # the SET that did land
+    assert not first.held
+    await first.release()
+    assert not await redis_client.exists(key)
+    assert await second.hold()

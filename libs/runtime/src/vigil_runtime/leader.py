@@ -107,10 +107,12 @@ class LeaderLock:
         return held
 
     async def release(self) -> None:
-        """Give the lock up if this replica holds it (the key is left alone otherwise)."""
-        if self._held:
-            self._set(False, "released")
-            await self._release(keys=[self.key], args=[self.token])
+        """Give the lock up: delete the key if it still holds this replica's token, also
+        when the last `hold()` failed (its `SET` may have reached Redis with its reply lost;
+        without this the next leader would wait out the lease). Another holder's key is
+        left alone."""
+        self._set(False, "released")
+        await self._release(keys=[self.key], args=[self.token])
 
     def _set(self, held: bool, change: Change) -> None:
         if held == self._held:
