@@ -170,13 +170,14 @@ class BatchCommitter:
             self._fault_gauge.set(0)
 
     def _backoff(self) -> Backoff:
+        """A fresh backoff (about 10 µs: it seeds its own ``random.Random``)."""
         return Backoff(initial=0.05, maximum=self._backoff_max)
 
     # -- commit ----------------------------------------------------------------------
 
     async def commit(self, rows: Sequence[Row]) -> CommitResult:
         """Store ``rows``; bad rows are isolated by bisection and rejected."""
-        backoff = self._backoff()
+        backoff: Backoff | None = None  # made on the first failure: none on the success path
         while True:
             try:
                 return await self._commit_with_retries(rows)
@@ -190,10 +191,11 @@ class BatchCommitter:
                     self._clear_fault()
                     return CommitResult(rejected=1)
             self._retries["reject"].inc()
+            backoff = backoff or self._backoff()
             await asyncio.sleep(backoff.next_delay())
 
     async def _commit_with_retries(self, rows: Sequence[Row]) -> CommitResult:
-        backoff = self._backoff()
+        backoff: Backoff | None = None  # as in commit()
         slow = False
         partition_attempts = 0
         while True:
@@ -208,6 +210,7 @@ class BatchCommitter:
                     slow = True
                     self._retries["conflict"].inc()
                     continue
+                backoff = backoff or self._backoff()
                 if kind is PgFault.MISSING_PARTITION:
                     partition_attempts += 1
                     if await self._ensure_partitions(rows, exc, partition_attempts):

@@ -31,12 +31,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 import asyncpg
-import asyncpg.exceptions._base as asyncpg_base
 from redis.exceptions import (
-    AuthenticationError,
-    BusyLoadingError,
     ClusterDownError,
-    MasterDownError,
     NoPermissionError,
     NoScriptError,
     OutOfMemoryError,
@@ -44,11 +40,10 @@ from redis.exceptions import (
     ResponseError,
     TryAgainError,
 )
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from vigil_runtime.db import is_transient_error
 from vigil_runtime.partitions import is_missing_partition_error
+from vigil_runtime.redis_client import REDIS_CONNECTION_ERRORS
 
 __all__ = [
     "PgFault",
@@ -61,22 +56,18 @@ __all__ = [
 _UNIQUE_VIOLATION = "23505"
 _ROW_CLASSES = ("22", "23")
 _CLIENT_ROW_ERRORS: tuple[type[BaseException], ...] = (
-    asyncpg_base.DataError,  # asyncpg could not encode a value (checked before InterfaceError)
+    # asyncpg's DataError (it could not encode a value) is a ValueError, so a row fault,
+    # checked before db's transient InterfaceError, which it also is.
     ValueError,
     TypeError,
     OverflowError,
 )
 _REDIS_TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    RedisConnectionError,
-    RedisTimeoutError,
-    OSError,
-    BusyLoadingError,
+    *REDIS_CONNECTION_ERRORS,  # with LOADING (BusyLoadingError) and AuthenticationError
     OutOfMemoryError,
     ReadOnlyError,
     NoPermissionError,
-    AuthenticationError,
-    MasterDownError,
-    ClusterDownError,
+    ClusterDownError,  # with MASTERDOWN (MasterDownError)
     TryAgainError,
     NoScriptError,
 )
