@@ -51,6 +51,11 @@ class Fanout:
         self._client = client
         self._writer = StreamWriter(client, maxlen={FRAMES: frames_maxlen})
 
+    @property
+    def writer(self) -> StreamWriter:
+        """The stream writer the fan-out adds its entries with (its dead letters too)."""
+        return self._writer
+
     async def publish(self, group: Sequence[Decoded]) -> None:
         """Write the group's entries and state in one pipeline; raises on Redis errors."""
         if not group:

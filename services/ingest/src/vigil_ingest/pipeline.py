@@ -151,7 +151,6 @@ class Pipeline(Generic[M]):
         self._settings = settings
         limits = decode_limits(settings)
         self._decode: Decoder[M] = decoder or (lambda msg, now: decode(msg, registry, now, limits))
-        self._redis = redis
         self._fanout = Fanout(redis, frames_maxlen=settings.frames_maxlen)
         partitions = PartitionHelper(pool)
         self._writers = {
@@ -434,7 +433,9 @@ class Pipeline(Generic[M]):
         """A message whose fan-out fails alone: to ``vigil:dlq``, then done."""
         if tracked.decoded is not None:
             error = describe_error(exc)
-            await write_dead_letters(self._redis, tracked.decoded, tracked.inbound.topic, error)
+            await write_dead_letters(
+                self._fanout.writer, tracked.decoded, tracked.inbound.topic, error
+            )
         tracked.fanned_out = True
         tracked.status_done = True
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Final, TypeVar
 
-import redis.asyncio as aioredis
 from prometheus_client import Counter
 
 from vigil_ingest.decode import Decoded
@@ -96,11 +95,11 @@ async def publish_isolating(
 
 
 async def write_dead_letters(
-    client: aioredis.Redis, decoded: Decoded, topic: str, error: str
+    writer: StreamWriter, decoded: Decoded, topic: str, error: str
 ) -> None:
-    """Add the message's dead letters to ``vigil:dlq`` (one call of the runtime's bounded,
-    idempotent writer: atomic, and a retry adds none twice)."""
+    """Add the message's dead letters to ``vigil:dlq`` through ``writer`` (the fan-out's:
+    one bounded, idempotent call, atomic, and a retry adds none twice)."""
     letters = dead_letters(decoded, topic, error)
-    await StreamWriter(client).write(OutgoingEntry(DLQ, fields) for fields in letters)
+    await writer.write(OutgoingEntry(DLQ, fields) for fields in letters)
     FANOUT_DEAD_LETTERED.inc()
     _log.error("fanout_dead_lettered", topic=topic, camera_id=decoded.camera_id, error=error)
