@@ -3,7 +3,8 @@
 ``python -m bench.pipeline_micro [--messages N] [--batch B] [--reps R] [--profile FILE]``
 
 The real ingest pieces (``MqttLink``, ``Pipeline`` with its COPY writers and Redis fan-out,
-``CameraRegistry``, the service's decoder) run in this process on a private local stack.
+``CameraRegistry``, the service's decoder) run in this process on a private local stack,
+connected to PostgreSQL as the ingest's role (``vigil_ingest``), as in production.
 Each repetition:
 
 1. makes sure the ingest's persistent session exists (connect, subscribe, leave);
@@ -36,7 +37,7 @@ import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 
 from bench.harness.results import add_results_argument, write_result
-from bench.harness.stack import private_stack
+from bench.harness.stack import private_stack, service_env
 from bench.ingest.bare import purge_session
 from bench.ingest.consumers import Workload, run_camsim
 from bench.ingest.rows import register_cameras, reset_tables
@@ -123,21 +124,23 @@ def _subscribed(ingest: _Ingest) -> Callable[[], Awaitable[bool]]:
 
 
 async def _one_rep(
-    info: StackInfo, workdir: Path, pool: Any, redis: aioredis.Redis, args: argparse.Namespace,
-    rep: int,
+    info: StackInfo, workdir: Path, pool: Any, ingest_pool: Any, redis: aioredis.Redis,
+    args: argparse.Namespace, rep: int,
 ) -> dict[str, float]:  # fmt: skip
+    """One drain; ``pool`` (the superuser) resets the tables, the ingest's pieces use
+    ``ingest_pool`` (its role's login, as in production)."""
     settings = IngestSettings(mqtt_client_id=CLIENT_ID)
     await reset_tables(pool)
     await redis.flushdb()
     await asyncio.to_thread(purge_session, info.mqtt_url, CLIENT_ID)
-    setup = _Ingest(pool, redis, settings)  # creates the persistent session
+    setup = _Ingest(ingest_pool, redis, settings)  # creates the persistent session
     await setup.run_until(_subscribed(setup), 30.0)
     workload = Workload(url=info.mqtt_url, cameras=args.cameras, batch=args.batch,
                         duration_s=600.0, fps=0.0, camera_prefix="bench-", window=1000,
                         count=args.messages)  # fmt: skip
     summary = await run_camsim(workload, workdir, f"micro-{rep}")
     queued = int(summary["acked"]["events"])
-    ingest = _Ingest(pool, redis, settings)
+    ingest = _Ingest(ingest_pool, redis, settings)
     target = _acks() + queued
     spy = _start_py_spy(args.profile, rep)
     cpu0, wall0 = time.process_time(), time.monotonic()
@@ -180,14 +183,18 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
     async with private_stack("micro", keep=keep) as (info, workdir):
         os.environ.update(info.env())
         pool = await create_pool(info.database_url, min_size=1, max_size=4)
+        ingest_url = service_env(info, "ingest")["VIGIL_DATABASE_URL"]
+        ingest_pool = await create_pool(ingest_url, min_size=1, max_size=4)
         redis = open_redis(info.redis_url)
         try:
             ids = [f"bench-{index:03d}" for index in range(1, args.cameras + 1)]
             await register_cameras(pool, ids)
             reps = [
-                await _one_rep(info, workdir, pool, redis, args, rep) for rep in range(args.reps)
+                await _one_rep(info, workdir, pool, ingest_pool, redis, args, rep)
+                for rep in range(args.reps)
             ]
         finally:
+            await ingest_pool.close()
             await pool.close()
             await redis.aclose()
     for rep in reps:

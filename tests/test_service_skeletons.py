@@ -14,8 +14,7 @@ import pytest
 import redis
 
 from vigil_runtime.settings import VigilSettings
-from vigil_runtime.stack.logins import login_name
-from vigil_runtime.testing.databases import connected_users
+from vigil_runtime.stack.logins import connected_users, login_name
 from vigil_runtime.testing.services import ServiceLauncher
 from vigil_schema.roles import service_role
 

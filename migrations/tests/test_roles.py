@@ -27,12 +27,12 @@ WRITERS = ("vigil_ingest", "vigil_analyzer", "vigil_optimizer", "vigil_alerter",
 S, SI, SIU, SIUD = "S", "SI", "SIU", "SIUD"
 EXPECTED: dict[str, dict[str, str]] = {
     "vigil_ingest": {
-        "camera_events": SI,
-        "frame_metadata": SI,
-        "health_metrics": SI,
+        "camera_events": "I",
+        "frame_metadata": "I",
+        "health_metrics": "I",
         "health_logs": SI,
-        "system_metrics": SI,
-        "ingest_rejects": SI,
+        "system_metrics": "I",
+        "ingest_rejects": "I",
         "retention_policies": S,
         "audit_log": "I",
     },
@@ -219,10 +219,23 @@ def test_ingest_writes_its_tables_and_nothing_else(db: psycopg.Connection) -> No
         " VALUES ('cam-1', 'motion', %s, 7) ON CONFLICT DO NOTHING",
         (ts,),
     )
+    # The COPY writer's slow path, with no SELECT on camera_events: stage, then insert.
+    db.execute(
+        "CREATE TEMP TABLE stage AS"
+        " SELECT camera_id, event_type, ts, frame_number FROM camera_events WITH NO DATA"
+    )
+    db.execute("INSERT INTO stage VALUES ('cam-1', 'motion', %s, 7), ('cam-1', 'motion', %s, 8)",
+               (ts, ts))  # fmt: skip
+    inserted = db.execute(
+        "INSERT INTO camera_events (camera_id, event_type, ts, frame_number)"
+        " SELECT * FROM stage ON CONFLICT DO NOTHING"
+    ).rowcount
+    assert inserted == 1
     db.execute("SELECT id, desired_state, health_interval_s FROM cameras")
     db.execute("SELECT table_name, retention_days FROM retention_policies")
     refused = [
         "SELECT credentials_encrypted FROM cameras",
+        "SELECT count(*) FROM camera_events",
         "UPDATE camera_events SET motion_score = 1",
         "DELETE FROM camera_events",
         "INSERT INTO alerts (fingerprint, rule, severity, title) VALUES ('f', 'r', 'info', 't')",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,22 +19,11 @@ from vigil_runtime.audit import write_audit
 from vigil_runtime.copy_writer import CopyWriter
 from vigil_runtime.partitions import PartitionHelper
 from vigil_schema.roles import OWNER, SERVICE_ROLES
+from vigil_schema.tables import CAMERA_EVENTS
 
 PoolAs = Callable[[str], Awaitable[Any]]
 
 
-@dataclass(frozen=True)
-class Spec:
-    """The TableSpec shape: the camera_events columns these tests write."""
-
-    name: str
-    column_names: tuple[str, ...]
-    partition_key: str | None
-
-
-EVENTS = Spec(
-    "camera_events", ("camera_id", "event_type", "ts", "frame_number", "motion_score"), "ts"
-)
 FAR = datetime(2039, 5, 6, 7, tzinfo=UTC)
 WAIT = 15.0
 
@@ -47,17 +35,30 @@ async def _owner_of(pool: asyncpg.Pool, partition: str) -> str | None:
     return owner
 
 
+def _event(frame: int, ts: datetime) -> tuple[object, ...]:
+    """A camera_events row in the column order of the ingest's own spec."""
+    values = {"camera_id": "cam-1", "event_type": "motion", "ts": ts, "frame_number": frame,
+              "received_at": ts, "source": "camera", "object_count": 0}  # fmt: skip
+    return tuple(values.get(name) for name in CAMERA_EVENTS.column_names)
+
+
 async def test_ingest_copies_into_a_partition_it_creates(
     pg_pool_as: PoolAs, pg_pool: asyncpg.Pool
 ) -> None:
     pool = await pg_pool_as(SERVICE_ROLES["ingest"])
     assert await pool.fetchval("SELECT current_user") == "vigil_ingest_login"
     far = FAR + timedelta(days=1)
-    rows = [("cam-1", "motion", ts, n, 0.5) for n, ts in enumerate((FAR, far))]
-    async with CopyWriter(pool, EVENTS, partitions=PartitionHelper(pool)) as writer:
+    rows = [_event(n, ts) for n, ts in enumerate((FAR, far))]
+    partitions = PartitionHelper(pool)
+    async with CopyWriter(pool, CAMERA_EVENTS, conflict=True, partitions=partitions) as writer:
         await writer.add_many(rows)
         await asyncio.wait_for(writer.flush(), WAIT)
-    assert await pg_pool.fetchval("SELECT count(*) FROM camera_events") == 2
+        # A redelivery: the COPY hits the dedup key, and the writer stages the batch in a
+        # temp table built from camera_events (SELECT) and inserts ON CONFLICT DO NOTHING.
+        await writer.add_many([*rows, _event(2, FAR)])
+        await asyncio.wait_for(writer.flush(), WAIT)
+        assert writer.fault is None
+    assert await pg_pool.fetchval("SELECT count(*) FROM camera_events") == 3
     for name in ("camera_events_p20390506", "camera_events_p20390507"):
         assert await _owner_of(pg_pool, name) == OWNER
 

@@ -24,7 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from vigil_ingest.main import subscriptions
 from vigil_ingest.settings import IngestSettings
 from vigil_runtime.settings import parse_mqtt_url
-from vigil_runtime.testing.databases import connected_users
+from vigil_runtime.stack.logins import connected_users
 
 
 def test_settings_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

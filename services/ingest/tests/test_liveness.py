@@ -2,7 +2,9 @@
 
 Cameras expect a message every second (``health_interval_s=1``) and are silent after 1.5 s
 (``liveness_silence_factor=1.5``); the fan-out's part (``last_seen`` in the camera's state
-hash) is written here directly, exactly as the fan-out writes it.
+hash) is written here directly, exactly as the fan-out writes it. The registry and the
+trackers connect as the ingest's own role (``vigil_ingest``), as in the service; the rows
+are arranged and checked as the superuser.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from vigil_ingest.registry import CameraRegistry
 from vigil_ingest.settings import IngestSettings
 from vigil_schema.enums import AlertSeverity, AlertStatus
 from vigil_schema.messages import AlertCandidate
+from vigil_schema.roles import service_role
 from vigil_schema.streams import ACTIVE_CAMERAS_KEY, ALERTS, Envelope, camera_state_key
 
 SILENT_AFTER_S = 1.5
@@ -41,12 +44,19 @@ def settings(instance: str) -> IngestSettings:
 
 
 @pytest_asyncio.fixture
-async def registry(pg_pool: asyncpg.Pool) -> CameraRegistry:
+async def ingest_pool(pg_pool_as: Callable[[str], Awaitable[Any]]) -> asyncpg.Pool:
+    """The test database as the ingest's role: what the service's liveness code gets."""
+    pool: asyncpg.Pool = await pg_pool_as(service_role("ingest"))
+    return pool
+
+
+@pytest_asyncio.fixture
+async def registry(pg_pool: asyncpg.Pool, ingest_pool: asyncpg.Pool) -> CameraRegistry:
     await pg_pool.executemany(
         "INSERT INTO cameras (id, name, health_interval_s, desired_state) VALUES ($1, $1, 1, $2)",
         [("cam-a", "active"), ("cam-b", "active"), ("cam-off", "disabled")],
     )
-    cameras = CameraRegistry(pg_pool)
+    cameras = CameraRegistry(ingest_pool)
     await cameras.refresh()
     return cameras
 
@@ -56,10 +66,10 @@ Factory = Callable[[str], LivenessTracker]
 
 @pytest.fixture
 def tracker_for(
-    pg_pool: asyncpg.Pool, redis_client: redis.asyncio.Redis, registry: CameraRegistry
+    ingest_pool: asyncpg.Pool, redis_client: redis.asyncio.Redis, registry: CameraRegistry
 ) -> Factory:
     def make(instance: str) -> LivenessTracker:
-        return LivenessTracker(pg_pool, redis_client, registry, settings(instance))
+        return LivenessTracker(ingest_pool, redis_client, registry, settings(instance))
 
     return make
 

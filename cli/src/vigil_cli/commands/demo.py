@@ -57,11 +57,10 @@ from vigil_cli.demo_fleet import (
 )
 from vigil_runtime.settings import VigilSettings
 from vigil_runtime.stack import LocalStack, StackError, StackInfo
-from vigil_runtime.stack.logins import Logins, login_name, prepare_database
+from vigil_runtime.stack.logins import Logins, connected_users, login_name, prepare_database
 from vigil_runtime.stack.procs import log_tail
-from vigil_schema.roles import CLI, service_role
+from vigil_schema.roles import CLI, SERVICES, service_role
 
-SERVICES: tuple[str, ...] = ("ingest", "analyzer", "optimizer", "alerter", "retention")
 DEFAULT_BASE_PORT = 9101  # the services' own defaults: ingest 9101 … retention 9105
 MAX_CAMERAS = 999  # camsim's ids have three digits
 FIRST_STATUS_AFTER_S = 6.0  # camsim publishes at least this long before the first status
@@ -284,12 +283,7 @@ def _stop_fleet(camsim: Camsim | None) -> bool:
 def _services_use_their_roles(settings: VigilSettings) -> bool:
     """Print who is connected to PostgreSQL; False (and why) unless every service's login
     is there and nobody else is."""
-    with connect(settings) as conn:
-        rows = conn.execute(
-            "SELECT DISTINCT usename FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid() ORDER BY 1"
-        ).fetchall()
-    users = {str(row["usename"]) for row in rows}
+    users = connected_users(settings.database_url)
     expected = {login_name(service_role(name)) for name in SERVICES}
     click.echo(f"connected to PostgreSQL as: {', '.join(sorted(users))}")
     if users != expected:

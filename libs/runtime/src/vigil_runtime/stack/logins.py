@@ -30,6 +30,7 @@ from vigil_schema.roles import CLI, OWNER, READONLY, SERVICE_ROLES, service_role
 __all__ = [
     "Login",
     "Logins",
+    "connected_users",
     "ensure_owner_login",
     "ensure_role_logins",
     "login_name",
@@ -153,3 +154,15 @@ def _owned_by_others(admin_url: str, owners: tuple[str, ...]) -> bool:
             (list(owners),),
         ).fetchone()
     return row is not None and row[0] != 0
+
+
+def connected_users(url: str) -> set[str]:
+    """Users of the other sessions connected to ``url``'s database now (who each process runs
+    as: the demo's check and the tests' use it). Any login may ask: ``pg_stat_activity``
+    shows every session's user, only the query text of others' is hidden."""
+    with _connect(url) as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT usename FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return {str(row[0]) for row in rows}

@@ -95,13 +95,3 @@ def build_template(url: str, name: str = TEMPLATE_NAME) -> Logins | None:
 def _exists(conn: psycopg.Connection[tuple[object, ...]], name: str) -> bool:
     row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
     return row is not None
-
-
-def connected_users(url: str) -> set[str]:
-    """Users of the other sessions connected to ``url``'s database now (who a service runs as)."""
-    with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
-        rows = conn.execute(
-            "SELECT DISTINCT usename FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchall()
-    return {str(row[0]) for row in rows}

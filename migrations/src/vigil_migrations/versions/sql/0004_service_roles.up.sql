@@ -159,11 +159,14 @@ BEGIN
 END;
 $$;
 
--- vigil_ingest (SELECT on its own tables: the COPY writer stages rows in a temp table built
--- from the parent's columns, and the liveness sweeper reads health_logs back).
+-- vigil_ingest. It reads back only health_logs (the liveness sweeper's NOT EXISTS check). The
+-- COPY writer needs no SELECT on the tables it writes: its staging temp table is
+-- CREATE TABLE AS ... WITH NO DATA, which reads nothing, and ON CONFLICT DO NOTHING reads
+-- nothing either (migrations/tests/test_roles.py runs both as vigil_ingest).
 GRANT SELECT ON retention_policies TO vigil_ingest;
-GRANT SELECT, INSERT ON camera_events, frame_metadata, health_metrics, health_logs,
-    system_metrics, ingest_rejects TO vigil_ingest;
+GRANT INSERT ON camera_events, frame_metadata, health_metrics, system_metrics, ingest_rejects
+    TO vigil_ingest;
+GRANT SELECT, INSERT ON health_logs TO vigil_ingest;
 
 -- vigil_analyzer
 GRANT SELECT, INSERT, UPDATE ON detections, occupancy_events, heatmap_minutes, claude_analyses
