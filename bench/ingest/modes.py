@@ -196,9 +196,12 @@ class ModeRun:
         if not drained:
             verification["not_stored_when_stopped"] = verification["lost"]
             verification["lost"] = None
-        # one vigil:events entry per events message (a batch of B is one entry of B events)
+        # one vigil:events entry per events message (a batch of B is one entry of B events);
+        # counted as entries added (XINFO STREAM, Redis 7), not XLEN: the stream's length
+        # cap (StreamPolicy, ~1,000,000) trims a long live run's oldest entries
         messages = int(camsim["acked"]["events"])
-        fanned_out = int(await self.redis.xlen(EVENTS))
+        info = await self.redis.xinfo_stream(EVENTS)
+        fanned_out = int(info["entries-added"])
         verification |= {"event_messages_acknowledged": messages, "stream_entries": fanned_out}
         verification["ok"] = verification["ok"] and fanned_out >= messages
         return service.series.summary() | {
