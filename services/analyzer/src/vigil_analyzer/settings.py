@@ -1,10 +1,20 @@
-"""Settings of vigil-analyzer: the shared `VigilSettings` with this service's name and port."""
+"""Settings of vigil-analyzer: the shared `VigilSettings` plus the analyzer's own knobs.
+
+Every field reads from `VIGIL_<FIELD>` (e.g. `VIGIL_DETECTOR_BACKEND`); the model path also
+from `VIGIL_ANALYZER_MODEL`. See docs/analyzer.md.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
 
 from vigil_runtime.settings import VigilSettings
+from vigil_schema.enums import AlertSeverity
+
+DetectorBackend = Literal["darknet", "onnx", "ultralytics"]
 
 
 class AnalyzerSettings(VigilSettings):
@@ -12,3 +22,72 @@ class AnalyzerSettings(VigilSettings):
 
     service_name: str = "analyzer"
     http_port: int = Field(default=9102, ge=0, le=65535)
+
+    # --- detector -----------------------------------------------------------------------
+    detector_backend: DetectorBackend = "darknet"
+    detector_model: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("VIGIL_ANALYZER_MODEL", "VIGIL_DETECTOR_MODEL"),
+    )
+    """Model file (`.weights` with its `.cfg` beside it, `.onnx`, `.pt`); None: the
+    backend's default (darknet: YOLOv3-tiny from `make models`)."""
+    models_dir: Path | None = None
+    """Where `make models` put the darknet files; None: the repository's `models/`."""
+    detector_confidence: float = Field(default=0.25, gt=0, le=1)
+    """Lowest confidence kept (0.25 lets YOLOv3-tiny's 0.38 bicycle on dog.jpg through)."""
+    detector_nms_iou: float = Field(default=0.45, gt=0, le=1)
+    detector_input_size: int = Field(default=416, ge=32, le=4096)
+    detector_max_batch: int = Field(default=8, ge=1, le=256)
+    detector_device: Literal["cpu", "cuda", "auto"] = "auto"
+    detector_classes: list[str] = Field(default_factory=list)
+    """Only these classes are kept (empty: every class of the model)."""
+
+    # --- sampling and scheduling --------------------------------------------------------
+    detect_fps: float = Field(default=5.0, gt=0)
+    """Most frames analysed per camera per second (frames' own timestamps)."""
+    motion_threshold: float = Field(default=0.002, ge=0, le=1)
+    """Share of changed pixels (downscaled) below which a frame with no tracked objects is
+    still and skipped."""
+    max_frame_age_s: float = Field(default=30.0, gt=0)
+    """A frame older than this when read is skipped as stale (the analyzer fell behind)."""
+    consumer_batch: int = Field(default=64, ge=1)
+
+    # --- tracking, zones, heatmaps ------------------------------------------------------
+    loiter_s: float = Field(default=60.0, gt=0)
+    classes_of_interest: list[str] = Field(default_factory=lambda: ["person"])
+    alert_classes: list[str] = Field(default_factory=list)
+    """A new track of one of these classes raises an alert candidate."""
+    heatmap_downscale: float = Field(default=4.0, ge=1)
+    occupancy_heartbeat_s: float = Field(default=60.0, gt=0)
+
+    # --- Claude -------------------------------------------------------------------------
+    anthropic_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "VIGIL_ANTHROPIC_API_KEY")
+    )
+    anthropic_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "VIGIL_ANTHROPIC_BASE_URL"),
+    )
+    claude_model: str = "claude-sonnet-4-5"
+    claude_max_tokens: int = Field(default=1024, ge=64)
+    claude_timeout_s: float = Field(default=60.0, gt=0)
+    claude_calls_per_minute: int = Field(default=30, ge=0)
+    claude_calls_per_hour: int = Field(default=600, ge=0)
+    claude_camera_calls_per_minute: int = Field(default=2, ge=0)
+    claude_camera_calls_per_hour: int = Field(default=30, ge=0)
+    claude_daily_token_budget: int = Field(default=2_000_000, ge=0)
+    claude_scene_change_distance: int = Field(default=12, ge=1, le=64)
+    """Perceptual-hash (64-bit dHash) distance from the last analysed frame that counts as
+    a scene change."""
+    claude_alert_hours: str = "22:00-06:00"
+    """Local hours in which a zone entry of a class of interest is sent to Claude."""
+    claude_severity_cap: AlertSeverity = AlertSeverity.WARNING
+    """Claude can never raise an alert above this (an image can carry a prompt injection)."""
+    claude_use_batches: bool = True
+    """Routine descriptions go through the Message Batches API (half price)."""
+    claude_breaker_failures: int = Field(default=5, ge=1)
+    claude_breaker_reset_s: float = Field(default=30.0, gt=0)
+    claude_queue: int = Field(default=64, ge=1)
+    """Frames waiting for Claude; beyond this the selection is skipped and counted."""
+    claude_input_price_per_mtok: float = Field(default=3.0, ge=0)
+    claude_output_price_per_mtok: float = Field(default=15.0, ge=0)

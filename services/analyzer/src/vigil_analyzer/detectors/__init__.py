@@ -1,0 +1,1 @@
+"""Detector backends, one module each; see :mod:`vigil_analyzer.detectors.base`."""
