@@ -10,35 +10,27 @@ cache is reloaded whole (cameras are a few hundred rows at most):
 * each time the listening connection is (re)established, since notifications sent while it
   was away are lost.
 
-The listener holds one pooled connection; if it drops, it reconnects with backoff and the
-cache keeps serving the last known state meanwhile.
+The listening itself is the runtime's :class:`vigil_runtime.camera_watch.CameraWatch` (one
+pooled connection; if it drops, it reconnects with backoff and the cache keeps serving the
+last known state meanwhile).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from vigil_ingest.metrics import CAMERAS_KNOWN
-from vigil_runtime.backoff import Backoff
-from vigil_runtime.db import is_transient_error
-from vigil_runtime.logging import RateLimitedLogger, get_logger
-from vigil_runtime.tasks import wait_event
+from vigil_runtime.camera_watch import CHANNEL, CameraWatch
 from vigil_schema.enums import DesiredState
 
 __all__ = ["CHANNEL", "CameraInfo", "CameraRegistry"]
 
-CHANNEL = "vigil_cameras"
-"""The NOTIFY channel of migration 0002's `cameras` trigger."""
 
 _CAMERAS_SQL = "SELECT id, desired_state, health_interval_s FROM cameras"
 _RETENTION_SQL = "SELECT table_name, retention_days FROM retention_policies"
-
-_log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +62,13 @@ class CameraRegistry:
         debounce_s: float = 0.05,
         on_removed: Callable[[frozenset[str]], None] | None = None,
     ) -> None:
-        self._pool = pool
-        self._refresh_s = refresh_s
-        self._debounce_s = debounce_s
         self._on_removed = on_removed
         self._cameras: dict[str, CameraInfo] = {}
         self._retention: dict[str, timedelta] = {}
-        self._changed = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._listening = False
-        self._warn = RateLimitedLogger(_log, interval_s=30.0)
+        self._watch = CameraWatch(
+            pool, self._reload, refresh_s=refresh_s, debounce_s=debounce_s,
+            name="camera-registry",
+        )  # fmt: skip
 
     # -- hot path ----------------------------------------------------------------------
 
@@ -99,28 +88,21 @@ class CameraRegistry:
     @property
     def listening(self) -> bool:
         """Whether change notifications are currently being received."""
-        return self._listening
+        return self._watch.listening
 
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
         """Load the registry once (raises if PostgreSQL is unreachable), then keep it fresh."""
-        async with self._pool.acquire() as conn:
-            await self._reload(conn)
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="camera-registry")
+        await self._watch.start()
 
     async def close(self) -> None:
         """Stop listening."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.wait({self._task})
-            self._task = None
+        await self._watch.close()
 
     async def refresh(self) -> None:
         """Reload now through a pooled connection."""
-        async with self._pool.acquire() as conn:
-            await self._reload(conn)
+        await self._watch.refresh()
 
     # -- internals ---------------------------------------------------------------------
 
@@ -141,55 +123,3 @@ class CameraRegistry:
         }
         if removed and self._on_removed is not None:
             self._on_removed(removed)
-
-    async def _run(self) -> None:
-        backoff = Backoff(initial=0.2, maximum=10.0)
-        while True:
-            try:
-                await self._listen(backoff)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if not is_transient_error(exc):
-                    _log.exception("camera_registry_failed")
-                self._warn.warning("camera registry listener lost, reconnecting",
-                                   key="listen", error=repr(exc))  # fmt: skip
-            finally:
-                self._listening = False
-            await asyncio.sleep(backoff.next_delay())
-
-    async def _listen(self, backoff: Backoff) -> None:
-        """Hold a connection with LISTEN; reload on notifications and periodically."""
-        lost = asyncio.Event()
-
-        def on_notify(*_: object) -> None:
-            self._changed.set()
-
-        def on_terminate(*_: object) -> None:
-            lost.set()
-            self._changed.set()
-
-        async with self._pool.acquire() as conn:
-            await conn.add_listener(CHANNEL, on_notify)
-            conn.add_termination_listener(on_terminate)
-            try:
-                await self._reload(conn)  # catch up on what was missed while away
-                self._listening = True
-                backoff.reset()
-                while not lost.is_set():
-                    await self._wait_for_change()
-                    if lost.is_set():
-                        break
-                    await self._reload(conn)
-            finally:
-                conn.remove_termination_listener(on_terminate)
-                if not conn.is_closed():
-                    with contextlib.suppress(Exception):
-                        await conn.remove_listener(CHANNEL, on_notify)
-        raise ConnectionError("registry listener connection closed")
-
-    async def _wait_for_change(self) -> None:
-        """Return after a notification (debounced) or after ``refresh_s``."""
-        if await wait_event(self._changed, self._refresh_s):
-            await asyncio.sleep(self._debounce_s)
-        self._changed.clear()
