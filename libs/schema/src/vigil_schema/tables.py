@@ -274,6 +274,7 @@ CLAUDE_ANALYSES: Final = TableSpec(
     ),
     partition_key="ts",
     granularity=Granularity.MONTH,
+    dedup_key=("camera_id", "frame_number", "ts"),
 )
 
 DETECTIONS: Final = TableSpec(

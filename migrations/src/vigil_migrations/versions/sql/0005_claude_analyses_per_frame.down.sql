@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS claude_analyses_dedup_key;
