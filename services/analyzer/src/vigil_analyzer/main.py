@@ -1,25 +1,104 @@
-"""vigil-analyzer: frames → object detection → detections, occupancy, heatmaps, Claude.
+"""vigil-analyzer: ``vigil:frames`` → detector → detections, occupancy, heatmaps → Claude.
 
-This is the service's skeleton: it connects to PostgreSQL and Redis (retrying with backoff
-while they are down, /readyz answering 503 with the reason), serves /metrics, /healthz and
-/readyz on its HTTP port, heartbeats `vigil:service:analyzer:<instance>` for `vigil status`,
-and drains cleanly on SIGTERM. It does no analyzer work yet: consuming `vigil:frames`,
-running the detector, writing detections, occupancy and heatmaps, asking Claude about the
-frames that matter and publishing alert candidates arrive with their own issues.
+Wiring only (docs/analyzer.md): the detector backend chosen by configuration, the zone
+registry, the COPY writers and stream producer (:mod:`vigil_analyzer.outputs`), the detection
+pipeline (:mod:`vigil_analyzer.pipeline`) as the handler of a consumer of group ``analyzer``,
+and the Claude analyst beside it, inside the runtime's service runner (ops endpoints,
+heartbeat, SIGTERM).
+
+Replicas split the cameras, not the frames: every replica is a member of the group
+(:class:`vigil_runtime.membership.GroupMembership`) and the consumer routes each frame entry
+to the member that owns its camera by rendezvous hashing, so one camera's tracker, zones and
+heatmap minute live on one replica. A replica that dies drops out of the membership within
+``membership_ttl_s``; its pending entries are reclaimed and routed to the new owners, which
+continue the heatmap minute from its checkpoint.
+
+/readyz reports postgres, redis, detector (loaded) and writers (no COPY fault).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from typing import cast
+
+import orjson
+
+from vigil_analyzer.camera_zones import ZoneRegistry
+from vigil_analyzer.detectors import load_detector
+from vigil_analyzer.outputs import Outputs
+from vigil_analyzer.pipeline import GROUP, FramePipeline
 from vigil_analyzer.settings import AnalyzerSettings
+from vigil_runtime.membership import GroupMembership
+from vigil_runtime.ops import CheckFn, failing_check
 from vigil_runtime.service import ServiceContext, service_main
+from vigil_runtime.streams import StreamConsumer, StreamEntry
+from vigil_schema.streams import FRAMES
 
 SERVICE = "analyzer"
+_STOP_TIMEOUT_S = 5.0
+
+
+def frame_camera(entry: StreamEntry) -> str | None:
+    """The camera of a frame entry (its routing key); None when unreadable (the pipeline
+    dead-letters it wherever it is read)."""
+    try:
+        data = orjson.loads(entry.fields[b"data"])
+        camera = data["header"]["camera_id"]
+    except (KeyError, TypeError, orjson.JSONDecodeError):
+        return None
+    return camera if isinstance(camera, str) else None
 
 
 async def body(ctx: ServiceContext) -> None:
-    """Hold the connections and heartbeat until a stop is requested."""
-    async with ctx.dependencies():
-        await ctx.stopping.wait()
+    """Run the analyzer until a stop is requested."""
+    settings = cast(AnalyzerSettings, ctx.settings)
+    ctx.ops.add_check("detector", failing_check("loading"))
+    detector = await asyncio.to_thread(load_detector, settings)
+    ctx.ops.remove_check("detector")
+    ctx.log.info("detector loaded", backend=detector.backend, model=detector.model,
+                 max_batch=detector.max_batch)  # fmt: skip
+    async with ctx.dependencies() as deps:
+        zones = ZoneRegistry(deps.pool)
+        await zones.start()
+        outputs = Outputs(deps.pool, deps.redis)
+        ctx.ops.add_check("writers", _writers_check(outputs))
+        consumer_name = settings.instance
+        membership = GroupMembership(deps.redis, FRAMES, GROUP, consumer_name,
+                                     ttl_s=settings.membership_ttl_s)  # fmt: skip
+        await membership.start()
+        pipeline = FramePipeline(
+            detector, zones, outputs, deps.redis, settings,
+            owns=lambda camera: membership.owner(camera) == consumer_name,
+        )  # fmt: skip
+        consumer = StreamConsumer(
+            deps.redis, FRAMES, GROUP, consumer_name, pipeline.handle,
+            batch_size=settings.consumer_batch, claim_idle_ms=settings.claim_idle_ms,
+            router=membership.router(frame_camera),
+        )  # fmt: skip
+        try:
+            await _run(ctx, consumer)
+        finally:
+            await membership.stop()
+            with contextlib.suppress(TimeoutError):
+                await outputs.close(_STOP_TIMEOUT_S)
+            pipeline.close()
+            await zones.close()
+
+
+def _writers_check(outputs: Outputs) -> CheckFn:
+    """Not ready while a COPY writer cannot commit (its rows are kept and retried)."""
+
+    async def check() -> None:
+        fault = outputs.fault
+        if fault:
+            raise ConnectionError(fault)
+
+    return check
+
+
+async def _run(ctx: ServiceContext, consumer: StreamConsumer) -> None:
+    await consumer.run(ctx.stopping)
 
 
 def main() -> None:

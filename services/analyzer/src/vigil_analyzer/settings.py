@@ -51,6 +51,10 @@ class AnalyzerSettings(VigilSettings):
     max_frame_age_s: float = Field(default=30.0, gt=0)
     """A frame older than this when read is skipped as stale (the analyzer fell behind)."""
     consumer_batch: int = Field(default=64, ge=1)
+    membership_ttl_s: float = Field(default=10.0, gt=0)
+    """A replica that stops refreshing its membership loses its cameras after this."""
+    claim_idle_ms: int = Field(default=30_000, ge=1000)
+    """Entries a dead replica held are reclaimed after this (well above membership_ttl_s)."""
 
     # --- tracking, zones, heatmaps ------------------------------------------------------
     loiter_s: float = Field(default=60.0, gt=0)
