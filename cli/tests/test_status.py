@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -76,7 +77,11 @@ def test_status_json_shows_cameras_and_a_heartbeating_service(
             "INSERT INTO cameras (id, name, desired_state) VALUES ('cam-b', 'Yard', 'disabled')"
         )
     client = redis.Redis.from_url(env["VIGIL_REDIS_URL"])
-    client.hset("vigil:camera:cam-a:state", mapping={"status": "online", "last_seen": "T1"})
+    analysed_at = datetime.now(UTC).isoformat()
+    client.hset("vigil:camera:cam-a:state", mapping={
+        "status": "online", "last_seen": "T1", "analyzer_fps": "4.8", "analyzer_objects": "3",
+        "analyzer_occupancy": '{"lot":2}', "analyzer_at": analysed_at,
+    })  # fmt: skip
     client.close()
 
     result = _status(env, tmp_path, "--json")
@@ -86,11 +91,14 @@ def test_status_json_shows_cameras_and_a_heartbeating_service(
     assert report["redis"]["ok"]
     assert report["stack"] is None
     quiet = {"events_1m": 0, "events_per_s": 0.0, "rejects_1m": 0}
+    analyzer = report["cameras"][0].pop("analyzer")
+    assert analyzer.pop("age_s") < 60
+    assert analyzer == {"fps": 4.8, "objects": 3, "occupancy": {"lot": 2}}
     assert report["cameras"] == [
         {"id": "cam-a", "name": "Front door", "desired_state": "active", **quiet,
          "status": "online", "last_seen": "T1", "last_seen_age_s": None},
         {"id": "cam-b", "name": "Yard", "desired_state": "disabled", **quiet,
-         "status": None, "last_seen": None, "last_seen_age_s": None},
+         "status": None, "last_seen": None, "last_seen_age_s": None, "analyzer": None},
     ]  # fmt: skip
     assert report["fleet"] == {"cameras": 2, "online": 1, "offline": 0, "events_1m": 0,
                                "events_per_s": 0.0, "rejects_1m": 0, "window_s": 60}  # fmt: skip

@@ -15,12 +15,13 @@ PostgreSQL nor Redis can be reached.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import aiohttp
 import asyncpg
@@ -159,10 +160,7 @@ async def _with_live_state(
     """Add `status`, `last_seen` and its age from each camera's live-state hash."""
     async with client.pipeline(transaction=False) as pipe:
         for camera in cameras:
-            pipe.hmget(
-                camera_state_key(camera["id"]),
-                [CameraStateField.STATUS, CameraStateField.LAST_SEEN],
-            )
+            pipe.hmget(camera_state_key(camera["id"]), _STATE_FIELDS)
         states = await pipe.execute() if cameras else []
     now = datetime.now(UTC)
     return [
@@ -171,9 +169,35 @@ async def _with_live_state(
             "status": status,
             "last_seen": last_seen,
             "last_seen_age_s": camera_activity.age_seconds(last_seen, now),
+            "analyzer": _analyzer_state(fps, objects, occupancy, analysed_at, now),
         }
-        for camera, (status, last_seen) in zip(cameras, states, strict=True)
+        for camera, (status, last_seen, fps, objects, occupancy, analysed_at) in zip(
+            cameras, states, strict=True
+        )
     ]
+
+
+_STATE_FIELDS: Final = [
+    CameraStateField.STATUS, CameraStateField.LAST_SEEN, CameraStateField.ANALYZER_FPS,
+    CameraStateField.ANALYZER_OBJECTS, CameraStateField.ANALYZER_OCCUPANCY,
+    CameraStateField.ANALYZER_AT,
+]  # fmt: skip
+_ANALYZER_FRESH_S: Final = 60.0
+
+
+def _analyzer_state(
+    fps: str | None, objects: str | None, occupancy: str | None, at: str | None, now: datetime
+) -> dict[str, Any] | None:
+    """The analyzer's figures for a camera, or None if it analysed none in the last minute."""
+    age = camera_activity.age_seconds(at, now) if at else None
+    if age is None or age > _ANALYZER_FRESH_S:
+        return None
+    try:
+        zones = json.loads(occupancy) if occupancy else {}
+    except ValueError:
+        zones = {}
+    return {"fps": float(fps or 0), "objects": int(objects or 0), "occupancy": zones,
+            "age_s": age}  # fmt: skip
 
 
 async def _services(client: aioredis.Redis) -> list[dict[str, Any]]:
@@ -322,15 +346,24 @@ def _render_cameras(report: StatusReport) -> str:
             c.get("events_1m"),
             c.get("events_per_s"),
             c.get("rejects_1m"),
+            *_analyzer_columns(c.get("analyzer")),
         )
         for c in report.cameras
     ]
     headers = ["id", "name", "desired_state", "status", "last_seen", "events/min", "events/s",
-               "rejects/min"]  # fmt: skip
+               "rejects/min", "analyzed/s", "objects", "occupancy"]  # fmt: skip
     text = f"Cameras ({len(rows)})\n" + render_table(headers, rows)
     if report.fleet is not None:
         text += "\n" + camera_activity.render_fleet_line(report.fleet)
     return text
+
+
+def _analyzer_columns(state: dict[str, Any] | None) -> tuple[Any, Any, Any]:
+    """analyzed/s, objects, occupancy (``zone=n``…) or blanks when the analyzer is idle."""
+    if not state:
+        return None, None, None
+    zones = " ".join(f"{zone}={count}" for zone, count in state["occupancy"].items())
+    return f"{state['fps']:.1f}", state["objects"], zones or None
 
 
 def load_status_settings(data_dir: Path) -> VigilSettings:

@@ -198,6 +198,16 @@ class CameraStateField(StrEnum):
     LAST_EVENT_TS = "last_event_ts"
     LAST_FRAME_NUMBER = "last_frame_number"
     FPS_ACTUAL = "fps_actual"
+    ANALYZER_FPS = "analyzer_fps"
+    """Frames the analyzer ran through the detector per second (last ten seconds)."""
+    ANALYZER_OBJECTS = "analyzer_objects"
+    """Objects on the camera's last analysed frame."""
+    ANALYZER_OCCUPANCY = "analyzer_occupancy"
+    """JSON ``{zone: objects}`` on the last analysed frame."""
+    ANALYZER_AT = "analyzer_at"
+    """RFC 3339 time of the last analysed frame."""
+    ANALYZER_INSTANCE = "analyzer_instance"
+    """The analyzer replica that owns the camera."""
 
 
 # --------------------------------------------------------------------------- envelope

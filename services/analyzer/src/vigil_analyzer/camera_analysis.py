@@ -20,6 +20,7 @@ from vigil_analyzer.occupancy import ZoneAnalyzer
 from vigil_analyzer.settings import AnalyzerSettings
 from vigil_analyzer.tracking import CameraTracker, TrackerConfig
 from vigil_schema.camera import ZoneConfig
+from vigil_schema.clock import utc_now
 
 __all__ = ["CameraAnalysis"]
 
@@ -80,8 +81,9 @@ class CameraAnalysis:
         return {
             "analyzer_fps": f"{self.fps:.2f}",
             "analyzer_objects": str(self.last_objects),
-            "analyzer_occupancy": json.dumps(dict(sorted(self.occupancy.items())),
-                                             separators=(",", ":")),  # fmt: skip
-            "analyzer_at": "" if self.last_ts is None else self.last_ts.isoformat(),
+            "analyzer_occupancy": json.dumps(
+                dict(sorted(self.occupancy.items())), separators=(",", ":")
+            ),  # fmt: skip
+            "analyzer_at": utc_now().isoformat(),
             "analyzer_instance": instance,
         }

@@ -137,4 +137,3 @@ class Outputs:
     async def close(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
         """Flush and stop the writers."""
         await asyncio.gather(*(w.close(timeout) for w in self.writers.values()))
-
