@@ -120,7 +120,7 @@ class FrameSampler:
         skipped = self.precheck(camera_id, ts, now)
         if skipped is not None:
             return SampleDecision(skipped)
-        blurred = cv2.GaussianBlur(gray, self._kernel, 0)
+        blurred = np.asarray(cv2.GaussianBlur(gray, self._kernel, 0), dtype=np.uint8)
         state = self._cameras.get(camera_id)
         if state is None:
             state = self._cameras[camera_id] = _CameraState(last_ts=ts.timestamp())
