@@ -17,7 +17,7 @@ SRC := libs cli migrations tools services bench
 
 PYTEST_ARGS ?=
 
-.PHONY: help venv test demo lint fmt bench bench-ingest stack-up stack-down clean
+.PHONY: help venv models test demo lint fmt bench bench-ingest stack-up stack-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -29,14 +29,18 @@ $(VENV)/bin/python:
 $(STAMP): $(VENV)/bin/python $(PYPROJECTS) requirements/dev.txt requirements/constraints.txt
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -c requirements/constraints.txt -r requirements/dev.txt $(EDITABLE)
+	$(PY) -m vigil_analyzer.model_files
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create or update .venv with every library, service and dev tool (editable)
 
-test: venv ## create the venv, install everything, run the whole test suite
+models: $(STAMP) ## fetch and verify the detector's model files and test photographs (models/)
+	$(PY) -m vigil_analyzer.model_files
+
+test: venv models ## create the venv, install everything, run the whole test suite
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-demo: venv ## run Vigil on a simulated fleet with the embedded local stack (Ctrl-C stops it)
+demo: venv models ## run Vigil on a simulated fleet with the embedded local stack (Ctrl-C stops it)
 	$(VENV)/bin/vigil demo
 
 lint: venv ## ruff and mypy

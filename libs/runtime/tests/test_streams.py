@@ -201,6 +201,30 @@ async def test_a_dead_consumers_entries_are_reclaimed_after_claim_idle_ms(
     assert metric("vigil_stream_reclaimed_total") - reclaimed == 1
 
 
+async def test_routed_entries_are_handed_over_without_a_delivery_deleted_ones_dropped(
+    any_redis: redis.asyncio.Redis,
+) -> None:
+    # Redis 6.2 answers XCLAIM of a deleted entry with no fields (and keeps it pending);
+    # 7.0 drops it from the pending list. Both end acknowledged, nothing handled twice.
+    client = any_redis
+    reader, owner = Recorder(), Recorder()
+    a = consumer(client, reader, name="a", router=lambda entry: "b")
+    b = consumer(client, owner, name="b", router=lambda entry: "b")
+    await a.ensure_group()
+    producer = StreamProducer(client, policies=POLICIES)
+    for n in range(3):
+        await producer.publish(STREAM, {"n": str(n)})
+    assert await a.poll_once() == 3
+    assert reader.calls == []
+    assert await pending(client) == 3
+    ids = [entry_id for entry_id, _ in await xrange(client, STREAM)]
+    await client.xdel(STREAM, ids[1])
+    assert await b.poll_once() == 2
+    assert owner.seen == [b"0", b"2"]
+    assert {entry.deliveries for call in owner.calls for entry in call} == {1}
+    assert await pending(client) == 0
+
+
 async def test_an_entry_failing_max_deliveries_times_is_dead_lettered_with_its_error(
     redis_client: redis.asyncio.Redis,
 ) -> None:

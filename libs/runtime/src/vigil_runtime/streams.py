@@ -27,6 +27,29 @@ down) is not the entry's fault: the batch is retried in place with backoff
 and never dead-lettered for it. Length, lag, pending and entries trimmed before the group
 read them are exported every ``lag_interval_s`` (:mod:`vigil_runtime.stream_stats`).
 
+Camera affinity (optional ``router``, e.g. :meth:`vigil_runtime.membership.GroupMembership.router`):
+the router names the consumer that must handle an entry (``None`` or this consumer: here).
+An entry routed elsewhere is handed over with ``XCLAIM <owner> 0 <id> RETRYCOUNT n JUSTID``:
+it moves to the owner's pending list, unacknowledged, neither handled nor acknowledged
+here. ``n`` is the entry's deliveries minus one, so a handover never counts as a failed
+delivery (measured on Redis 6.2 and 7.0: ``JUSTID`` leaves the count alone, ``RETRYCOUNT``
+sets it, and both ``XCLAIM`` without ``JUSTID`` and a history read ``XREADGROUP ... 0``
+add one and reset the idle time). Each poll the owner first reclaims idle entries, then
+picks up what was handed to it, then reads new entries, so that older entries of a key
+go first. A pickup lists the consumer's own pending entries (``XPENDING ... <consumer>``,
+which changes nothing) and ``XCLAIM``s them to itself (one delivery more) with
+``min-idle-time`` = the idle time just listed, so an entry another consumer took meanwhile
+stays there; it skips entries this consumer failed itself and nobody touched since (those
+wait for ``XAUTOCLAIM`` after ``claim_idle_ms`` as before). A history read is not used:
+it would redeliver those failed entries at once and reset their idle time. Pickups run on
+every poll while this consumer holds no failed entries, else every ``pickup_interval_s``.
+Entries of a dead consumer (read ones and ones handed to it) are reclaimed after
+``claim_idle_ms`` and routed again. Ping-pong while replicas' views differ is bounded: an
+entry this consumer already handed over ``max_handovers`` times within
+``handover_window_s`` is handled here. Overdue entries are dead-lettered wherever they
+are, before routing; handler failures are dead-lettered by the owner. Handed-over
+entries wait for the owner's next poll (up to ``block_ms`` when it is idle).
+
 The Redis client must speak RESP2 (redis-py's default) and return bytes
 (``decode_responses=False``), and its ``socket_timeout``, if any, must
 exceed ``block_ms``.
@@ -62,6 +85,7 @@ from vigil_schema.streams import DLQ, STREAM_POLICIES, Envelope, StreamPolicy, s
 
 __all__ = [
     "Handler",
+    "Router",
     "StreamConsumer",
     "StreamEntry",
     "StreamProducer",
@@ -91,6 +115,22 @@ DUPLICATES = Counter(
     ["stream", "group"],
 )
 
+HANDED_OVER = Counter(
+    "vigil_stream_handed_over_total",
+    "Entries routed to another consumer and handed over with XCLAIM",
+    ["stream", "group"],
+)
+PICKED_UP = Counter(
+    "vigil_stream_handover_pickups_total",
+    "Entries handed to this consumer and picked up from its pending list",
+    ["stream", "group"],
+)
+HANDOVER_KEPT = Counter(
+    "vigil_stream_handover_kept_total",
+    "Entries handled where read although routed elsewhere: handed over too often already",
+    ["stream", "group"],
+)
+
 _ERROR_MEMORY = 10_000  # entry ids whose last handler error is remembered
 _KEY_FIELD = IDEMPOTENCY_FIELD.encode()
 
@@ -110,6 +150,8 @@ class StreamEntry:
 
 
 Handler = Callable[[list[StreamEntry]], Awaitable[None]]
+Router = Callable[[StreamEntry], str | None]
+"""The consumer that must handle an entry; ``None`` (or the consumer itself): handle here."""
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -143,9 +185,15 @@ class StreamConsumer:
         lag_interval_s: float = 5.0,
         retry_backoff_max: float = 10.0,
         policies: Mapping[str, StreamPolicy] = STREAM_POLICIES,
+        router: Router | None = None,
+        max_handovers: int = 3,
+        handover_window_s: float = 60.0,
+        pickup_interval_s: float | None = None,
     ) -> None:
-        if batch_size < 1 or block_ms < 1 or claim_idle_ms < 1 or max_deliveries < 1:
-            raise ValueError("batch_size, block_ms, claim_idle_ms, max_deliveries must be >= 1")
+        if min(batch_size, block_ms, claim_idle_ms, max_deliveries, max_handovers) < 1:
+            raise ValueError(
+                "batch_size, block_ms, claim_idle_ms, max_deliveries, max_handovers must be >= 1"
+            )
         if retry_backoff_max <= 0:
             raise ValueError("retry_backoff_max must be > 0")
         self._redis = client
@@ -167,7 +215,15 @@ class StreamConsumer:
         self._next_claim_at = 0.0
         self._next_lag_at = 0.0
         self._trimmed_seen: dict[str, int | None] = {}
-        self._errors: OrderedDict[bytes, str] = OrderedDict()
+        self._errors: OrderedDict[bytes, tuple[str, float]] = OrderedDict()  # (error, when)
+        self._router = router
+        self._max_handovers = max_handovers
+        self._handover_window_s = handover_window_s
+        self._pickup_every_s = (
+            pickup_interval_s if pickup_interval_s is not None else min(claim_idle_ms / 4000, 1.0)
+        )
+        self._next_pickup_at = 0.0
+        self._handed: OrderedDict[bytes, tuple[int, float]] = OrderedDict()  # (times, since)
         self._group_ready = False
         self._stop = asyncio.Event()
         labels = (stream, group)
@@ -177,6 +233,9 @@ class StreamConsumer:
         self._dead = DEAD_LETTERED.labels(*labels)
         self._handler_errors = HANDLER_ERRORS.labels(*labels)
         self._duplicates = DUPLICATES.labels(*labels)
+        self._handed_over = HANDED_OVER.labels(*labels)
+        self._picked_up = PICKED_UP.labels(*labels)
+        self._kept = HANDOVER_KEPT.labels(*labels)
 
     def _new_backoff(self) -> Backoff:
         return Backoff(initial=min(0.1, self._retry_backoff_max), maximum=self._retry_backoff_max)
@@ -223,14 +282,18 @@ class StreamConsumer:
                 await wait_event(stop, delay)
 
     async def poll_once(self) -> int:
-        """Reclaim idle entries, read new ones, handle and ack them; return how many."""
+        """Reclaim idle entries, pick up entries handed over to this consumer, read new ones;
+        handle and ack (or hand over) them; return how many."""
         if not self._group_ready:
             await self.ensure_group()
         handled = 0
         claimed = await self._reclaim()
         if claimed:
             handled += await self._process(claimed)
-        fresh = await self._read_new(block=not claimed)
+        picked = await self._pick_up()
+        if picked:
+            handled += await self._process(picked)
+        fresh = await self._read_new(block=not (claimed or picked))
         if fresh:
             handled += await self._process(fresh)
         await self._update_lag()
@@ -292,6 +355,52 @@ class StreamConsumer:
         self._consumed.inc(len(entries))
         return entries
 
+    async def _pick_up(self) -> list[StreamEntry]:
+        """Claim (one delivery more) the entries other consumers handed to this one."""
+        now = time.monotonic()
+        if self._router is None or (self._errors and now < self._next_pickup_at):
+            return []
+        self._next_pickup_at = now + self._pickup_every_s
+        listed: Any = await self._redis.xpending_range(
+            self.stream, self.group, min="-", max="+",
+            count=self._batch_size + len(self._errors), consumername=self.consumer,
+        )  # fmt: skip
+        waiting = [item for item in listed if not self._failed_here(item, now)]
+        waiting = waiting[: self._batch_size]
+        if not waiting:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for item in waiting:
+                pipe.xclaim(self.stream, self.group, self.consumer,
+                            item["time_since_delivered"], [item["message_id"]])  # fmt: skip
+            replies = await pipe.execute()
+        return await self._picked(waiting, replies)
+
+    def _failed_here(self, item: Mapping[str, Any], now: float) -> bool:
+        """Whether a pending entry is one this consumer failed and nobody touched since
+        (its idle time covers the time since the failure)."""
+        failed = self._errors.get(item["message_id"])
+        return failed is not None and item["time_since_delivered"] + 1 >= (now - failed[1]) * 1000
+
+    async def _picked(self, waiting: list[Any], replies: list[Any]) -> list[StreamEntry]:
+        """The claimed entries; entries deleted meanwhile are acknowledged (Redis 6.2
+        answers them with no fields; 7.0 drops them from the pending list itself)."""
+        entries: list[StreamEntry] = []
+        gone: list[bytes] = []
+        for item, claimed in zip(waiting, replies, strict=True):
+            if not claimed:
+                continue  # another consumer took it meanwhile
+            entry_id, fields = claimed[0]
+            if entry_id is None or not fields:
+                gone.append(item["message_id"])
+            else:
+                entries.append(StreamEntry(entry_id, dict(fields), item["times_delivered"] + 1))
+        if gone:
+            await self._redis.xack(self.stream, self.group, *gone)
+        self._picked_up.inc(len(entries))
+        self._consumed.inc(len(entries))
+        return entries
+
     # -- handling --------------------------------------------------------------
 
     async def _process(self, entries: list[StreamEntry]) -> int:
@@ -301,6 +410,7 @@ class StreamConsumer:
         live = await self._skip_completed(
             [e for e in entries if e.deliveries <= self._max_deliveries]
         )
+        live = await self._route(live)
         if not live:
             return len(entries)
         try:
@@ -324,6 +434,48 @@ class StreamConsumer:
             self._duplicates.inc(len(skipped))
             self._acked.inc(len(skipped))
         return [entry for entry, duplicate in zip(entries, flags, strict=True) if not duplicate]
+
+    async def _route(self, entries: list[StreamEntry]) -> list[StreamEntry]:
+        """Hand over the entries the router assigns to another consumer; the rest, in order."""
+        if self._router is None:
+            return entries
+        mine: list[StreamEntry] = []
+        away: list[tuple[StreamEntry, str]] = []
+        for entry in entries:
+            owner = self._router(entry)
+            if owner is None or owner == self.consumer or self._bounced(entry):
+                mine.append(entry)
+            else:
+                away.append((entry, owner))
+        if away:
+            await self._hand_over(away)
+        return mine
+
+    def _bounced(self, entry: StreamEntry) -> bool:
+        """Whether this consumer handed the entry over ``max_handovers`` times lately."""
+        times, since = self._handed.get(entry.id, (0, 0.0))
+        if times < self._max_handovers or time.monotonic() - since > self._handover_window_s:
+            return False
+        self._kept.inc()
+        _log.warning("stream_handover_kept", stream=self.stream, group=self.group,
+                     entry_id=entry.id.decode(), handovers=times)  # fmt: skip
+        return True
+
+    async def _hand_over(self, away: list[tuple[StreamEntry, str]]) -> None:
+        """Move each entry to its owner's pending list, its delivery count minus this one."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for entry, owner in away:
+                pipe.xclaim(self.stream, self.group, owner, 0, [entry.id],
+                            retrycount=entry.deliveries - 1, justid=True)  # fmt: skip
+            await pipe.execute()
+        now = time.monotonic()
+        for entry, _ in away:
+            times, since = self._handed.pop(entry.id, (0, now))
+            fresh = now - since > self._handover_window_s
+            self._handed[entry.id] = (1, now) if fresh else (times + 1, since)
+        while len(self._handed) > _ERROR_MEMORY:
+            self._handed.popitem(last=False)
+        self._handed_over.inc(len(away))
 
     async def _isolate(self, entries: list[StreamEntry]) -> None:
         """Handle entries one by one so that only the bad ones stay behind."""
@@ -363,7 +515,7 @@ class StreamConsumer:
             deliveries=entry.deliveries,
             error=error,
         )
-        self._errors[entry.id] = error
+        self._errors[entry.id] = (error, time.monotonic())
         self._errors.move_to_end(entry.id)
         while len(self._errors) > _ERROR_MEMORY:
             self._errors.popitem(last=False)
@@ -389,7 +541,7 @@ class StreamConsumer:
             OutgoingEntry(self._dlq, Envelope.wrap(DeadLetter.from_entry(
                 stream=self.stream, group=self.group, consumer=self.consumer,
                 entry_id=entry.id, fields=entry.fields, deliveries=entry.deliveries,
-                error=self._errors.get(entry.id, "max deliveries exceeded"),
+                error=self._errors.get(entry.id, ("max deliveries exceeded",))[0],
             )).to_fields())
             for entry in entries
         ]  # fmt: skip

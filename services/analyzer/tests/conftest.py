@@ -1,0 +1,68 @@
+"""Fixtures of the analyzer's tests: the pinned model files and test photographs.
+
+``models_dir`` (session) is ``$VIGIL_MODELS_DIR`` or the repository's ``models/`` and fails
+the test, saying to run ``make models``, when a pinned file is missing or wrong (they are
+git-ignored: ``make venv`` / ``make test`` fetch them). ``bus_jpg`` / ``dog_jpg`` are the
+decoded photographs (BGR); ``darknet_detector`` is YOLOv3-tiny with the default settings,
+loaded once per session.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from vigil_analyzer.detectors.base import Image
+from vigil_analyzer.detectors.darknet import DarknetDetector
+from vigil_analyzer.model_files import (
+    BUS_JPG,
+    DARKNET_CFG,
+    DARKNET_NAMES,
+    DARKNET_WEIGHTS,
+    DOG_JPG,
+    default_models_dir,
+    missing_model_files,
+)
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    """Where ``make models`` put the weights and photographs, all verified."""
+    root = Path(os.environ.get("VIGIL_MODELS_DIR") or default_models_dir())
+    missing = missing_model_files(root)
+    if missing:
+        names = ", ".join(f.relpath for f in missing)
+        pytest.fail(f"model files missing or wrong under {root} ({names}): run `make models`")
+    return root
+
+
+def _read(path: Path) -> Image:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    assert image is not None, path
+    return np.asarray(image, dtype=np.uint8)
+
+
+@pytest.fixture(scope="session")
+def bus_jpg(models_dir: Path) -> Image:
+    """ultralytics' bus.jpg (810×1080): persons and a bus."""
+    return _read(models_dir / BUS_JPG.relpath)
+
+
+@pytest.fixture(scope="session")
+def dog_jpg(models_dir: Path) -> Image:
+    """darknet's dog.jpg (768×576): a bicycle, a dog, a truck/car."""
+    return _read(models_dir / DOG_JPG.relpath)
+
+
+@pytest.fixture(scope="session")
+def darknet_detector(models_dir: Path) -> DarknetDetector:
+    """YOLOv3-tiny at the default options (confidence 0.25, NMS 0.45, 416 px, batch 8)."""
+    return DarknetDetector(
+        models_dir / DARKNET_WEIGHTS.relpath,
+        models_dir / DARKNET_CFG.relpath,
+        models_dir / DARKNET_NAMES.relpath,
+    )
