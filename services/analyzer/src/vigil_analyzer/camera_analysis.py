@@ -83,7 +83,7 @@ class CameraAnalysis:
             "analyzer_objects": str(self.last_objects),
             "analyzer_occupancy": json.dumps(
                 dict(sorted(self.occupancy.items())), separators=(",", ":")
-            ),  # fmt: skip
+            ),
             "analyzer_at": utc_now().isoformat(),
             "analyzer_instance": instance,
         }

@@ -30,7 +30,8 @@ __all__ = ["BadFrame", "IncomingFrame", "decode_full", "decode_small", "read_fra
 
 Gray = npt.NDArray[np.uint8]
 SMALL_SCALE: Final = 4
-"""The reduced decode's scale (1/4 per side): 1280×720 → 320×180, the heatmap grid for motion gating."""
+"""The reduced decode's scale (1/4 per side): 1280×720 → 320×180, for the motion gate and
+the heatmap grid (seed 002's 1080p / 4)."""
 _SMALL_FLAG: Final = cv2.IMREAD_REDUCED_GRAYSCALE_4
 
 

@@ -210,7 +210,7 @@ class FramePipeline:
         decision = self._sampler.decide(camera_id, frame.ts, gray, now=now,
                                         tracked_present=camera.tracker.tracked_present)  # fmt: skip
         size = _frame_size(frame, gray.shape)
-        counted, rows = camera.heatmap.add(frame.ts, frame.frame_number, size, decision.mask,
+        _counted, rows = camera.heatmap.add(frame.ts, frame.frame_number, size, decision.mask,
                                            now=now)  # fmt: skip
         out.heatmaps.extend(row.as_row() for row in rows)
         if decision.reason is not SampleReason.ADMITTED:
@@ -274,7 +274,7 @@ class FramePipeline:
                                               inference_ms=inference_ms))  # fmt: skip
         new_tracks = self._new_tracks(camera_id, objects, update.forgotten)
         self._candidates(camera, frame, zones, new_tracks, out)
-        camera.record(ts, len(objects), _zone_counts(camera, zones))
+        camera.record(ts, len(objects), _zone_counts(camera, objects, zones))
         for entry in zones.entries:
             metrics.ZONE_ENTRIES.labels(camera_id, entry.zone_id).inc()
         return AnalysedFrame(frame, result.size, objects, zones, new_tracks, camera.site)
@@ -359,10 +359,15 @@ def _frame_size(frame: IncomingFrame, small: tuple[int, ...]) -> tuple[int, int]
     return small[0] * SMALL_SCALE, small[1] * SMALL_SCALE
 
 
-def _zone_counts(camera: CameraAnalysis, zones: ZoneUpdate) -> dict[str, int]:
-    """Objects per zone on this frame (every zone of the camera, zeros included)."""
-    counts = {zone.name: 0 for zone in camera.zones.config.zones}
-    for ids in zones.zone_ids:
+def _zone_counts(
+    camera: CameraAnalysis, objects: Sequence[TrackedObject], zones: ZoneUpdate
+) -> dict[str, int]:
+    """Objects each zone counts on this frame (every zone of the camera, zeros included)."""
+    config = camera.zones.config
+    counts = {zone.name: 0 for zone in config.zones}
+    for obj, ids in zip(objects, zones.zone_ids, strict=True):
         for zone_id in ids:
-            counts[zone_id] = counts.get(zone_id, 0) + 1
+            zone = config.zone(zone_id)
+            if zone is not None and zone.counts(obj.class_name):
+                counts[zone.name] += 1
     return counts
