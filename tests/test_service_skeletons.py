@@ -1,5 +1,5 @@
-"""The services whose work arrives with later issues (analyzer, optimizer, alerter,
-retention): their settings, and a real start → ready (connected as its own role's login) →
+"""Every service but the ingest (the analyzer, and those whose work arrives with later
+issues: optimizer, alerter, retention): their settings, and a real start → ready (connected as its own role's login) →
 heartbeat → SIGTERM → clean exit.
 
 The ingest has its own, fuller tests in services/ingest/tests.
@@ -19,6 +19,8 @@ from vigil_runtime.testing.services import ServiceLauncher
 from vigil_schema.roles import service_role
 
 SKELETONS = {"analyzer": 9102, "optimizer": 9103, "alerter": 9104, "retention": 9105}
+EXTRA_CHECKS = {"analyzer": {"writers": "ok"}}
+"""Readiness checks a built service adds to postgres and redis."""
 
 
 def _settings_class(service: str) -> type[VigilSettings]:
@@ -44,7 +46,10 @@ def test_runs_until_sigterm_then_drains(
     with run_service_process(service) as running:
         assert running.readyz() == (
             200,
-            {"status": "ready", "checks": {"postgres": "ok", "redis": "ok"}},
+            {
+                "status": "ready",
+                "checks": {"postgres": "ok", "redis": "ok", **EXTRA_CHECKS.get(service, {})},
+            },
         )
         assert connected_users(database_url) == {login_name(service_role(service))}
         beat = running.wait_heartbeat("running")
