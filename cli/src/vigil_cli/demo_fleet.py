@@ -28,6 +28,7 @@ import psycopg
 from vigil_cli.camera_models import NewCamera
 from vigil_runtime.stack import StackInfo
 from vigil_runtime.stack.procs import log_tail
+from vigil_schema.camera import ZoneConfig
 
 CAMERA_PREFIX: Final = "demo-cam-"
 SCENES: Final[tuple[tuple[str, str], ...]] = (
@@ -40,12 +41,23 @@ SCENES: Final[tuple[tuple[str, str], ...]] = (
     ("Reception", "lobby"),
     ("Yard", "parking"),
 )
+_HALVES: Final = {
+    "left": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]],
+    "right": [[0.5, 0], [1, 0], [1, 1], [0.5, 1]],
+}
+DEMO_ZONES: Final = ZoneConfig.model_validate(
+    {"zones": [{"name": name, "polygon": polygon, "classes": ["person", "cat"]}
+               for name, polygon in _HALVES.items()]}
+)  # fmt: skip
+"""Two halves of the frame: camsim's subjects walk across both, so occupancy and entries
+change all the time in the demo."""
 HEALTH_INTERVAL_S: Final = 5
 """camsim's seconds between health samples; cameras are registered expecting twice that."""
 EVENTS_PER_S: Final = 2.0
 EVENTS_PER_MESSAGE: Final = 2
 BAD_RATIO: Final = 0.02
-FRAMES_PER_S: Final = 0.2
+FRAMES_PER_S: Final = 1.0
+"""Frames per camera per second: enough for the analyzer's detections and occupancy to move."""
 RUN_FOREVER_S: Final = 365 * 86_400.0
 """camsim's `--duration`: the demo stops it with SIGTERM long before."""
 DRAIN_S: Final = 5.0
@@ -70,6 +82,7 @@ def demo_cameras(count: int) -> list[NewCamera]:
                 site="demo",
                 scene_type=scene,
                 health_interval_s=2 * HEALTH_INTERVAL_S,
+                zone_config=DEMO_ZONES,
             )
         )
     return cameras
@@ -159,3 +172,35 @@ def wait_for_events(
             done = done and time.monotonic() - start >= min_s
             if done or not camsim.running or time.monotonic() >= deadline or stop.wait(0.5):
                 return {camera_id: counts.get(camera_id, 0) for camera_id in camera_ids}
+
+
+ANALYSIS_SQL: Final = """
+SELECT (SELECT count(*) FROM detections WHERE camera_id = ANY(%(ids)s)),
+       (SELECT count(DISTINCT camera_id) FROM detections WHERE camera_id = ANY(%(ids)s)),
+       (SELECT count(*) FROM occupancy_events WHERE camera_id = ANY(%(ids)s))
+"""
+
+
+def wait_for_analysis(
+    redis_url: str, database_url: str, camera_ids: list[str], stop: threading.Event,
+    *, timeout_s: float,
+) -> tuple[list[str], tuple[int, int, int]]:  # fmt: skip
+    """Poll until the analyzer has analysed a frame of every camera (its ``analyzer_at``
+    state field), or `stop`/`timeout_s`; the cameras still waiting, and (detections rows,
+    cameras with detections, occupancy rows)."""
+    import redis
+
+    deadline = time.monotonic() + timeout_s
+    client = redis.Redis.from_url(redis_url)
+    try:
+        while True:
+            waiting = [c for c in camera_ids
+                       if not client.hget(f"vigil:camera:{c}:state", "analyzer_at")]  # fmt: skip
+            if not waiting or time.monotonic() >= deadline or stop.wait(0.5):
+                break
+    finally:
+        client.close()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute(ANALYSIS_SQL, {"ids": camera_ids}).fetchone()
+    counts = (0, 0, 0) if row is None else (int(row[0]), int(row[1]), int(row[2]))
+    return waiting, counts

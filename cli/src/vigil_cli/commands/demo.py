@@ -48,11 +48,13 @@ from vigil_cli.audit import os_actor
 from vigil_cli.commands.stack import data_dir_option, parse_embedded
 from vigil_cli.commands.status import collect_status, render_status
 from vigil_cli.db import connect
+from vigil_cli.demo_anthropic import start_fake_anthropic
 from vigil_cli.demo_fleet import (
     Camsim,
     demo_camera_ids,
     demo_cameras,
     start_camsim,
+    wait_for_analysis,
     wait_for_events,
 )
 from vigil_runtime.settings import VigilSettings
@@ -65,6 +67,7 @@ DEFAULT_BASE_PORT = 9101  # the services' own defaults: ingest 9101 … retentio
 MAX_CAMERAS = 999  # camsim's ids have three digits
 FIRST_STATUS_AFTER_S = 6.0  # camsim publishes at least this long before the first status
 EVENTS_TIMEOUT_S = 45.0  # time for every demo camera's first events to be stored
+ANALYSIS_TIMEOUT_S = 45.0  # time for the analyzer to analyse a frame of every demo camera
 SERVICE_GRACE_S = 10.0
 KILL_AFTER_S = SERVICE_GRACE_S + 5.0
 
@@ -127,9 +130,11 @@ class ServiceProcess:
 
 
 def start_services(
-    info: StackInfo, logins: Logins, env_file: Path, ports: dict[str, int]
-) -> list[ServiceProcess]:
-    """Start every service with the stack's env file, its own port and its own role's login."""
+    info: StackInfo, logins: Logins, env_file: Path, ports: dict[str, int],
+    extra_env: dict[str, dict[str, str]] | None = None,
+) -> list[ServiceProcess]:  # fmt: skip
+    """Start every service with the stack's env file, its own port and its own role's login
+    (and `extra_env[name]`, e.g. the analyzer's Claude endpoint)."""
     log_dir = info.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     base_env = {
@@ -146,6 +151,7 @@ def start_services(
             **base_env,
             "VIGIL_HTTP_PORT": str(ports[name]),
             "VIGIL_DATABASE_URL": logins.service_url(name, info.database_url),
+            **(extra_env or {}).get(name, {}),
         }
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
@@ -270,6 +276,24 @@ def _events_arrived(
     return not missing
 
 
+def _frames_analysed(
+    info: StackInfo, settings: VigilSettings, count: int, stop: threading.Event
+) -> bool:
+    """With frames (MQTT v5): wait for the analyzer to analyse a frame of every camera and
+    say what it stored; False, and why, if some camera's frames were not analysed."""
+    if info.env().get("VIGIL_MQTT_PROTOCOL", "v5") != "v5":
+        return True  # MQTT 3.1.1 carries no frames: nothing to analyse
+    waiting, (detections, cameras, occupancy) = wait_for_analysis(
+        settings.redis_url, settings.database_url, demo_camera_ids(count), stop,
+        timeout_s=ANALYSIS_TIMEOUT_S,
+    )  # fmt: skip
+    click.echo(f"analyzer: detections rows {detections} from {cameras} cameras, "
+               f"occupancy_events rows {occupancy}")  # fmt: skip
+    if waiting and not stop.is_set():
+        click.echo(f"error: no frame analysed for {', '.join(waiting)}", err=True)
+    return not waiting
+
+
 def _stop_fleet(camsim: Camsim | None) -> bool:
     if camsim is None:
         return True
@@ -303,7 +327,9 @@ def _run_services(
     """Start the services and camsim, show status until stopped, stop them; True when all
     went well."""
     settings = _cli_settings(info, logins)
-    services = start_services(info, logins, env_file, ports)
+    claude = start_fake_anthropic(info.data_dir)
+    click.echo(f"Claude: vigil-fake-anthropic on {claude.base_url} (no request leaves the box)")
+    services = start_services(info, logins, env_file, ports, {"analyzer": claude.env()})
     click.echo(f"started {', '.join(SERVICES)}; logs in {info.data_dir / 'logs'}")
     camsim: Camsim | None = None
     ok = True
@@ -316,6 +342,7 @@ def _run_services(
             if ok:
                 camsim = _start_fleet(info, options.camera_count)
                 arrived = _events_arrived(settings, camsim, options.camera_count, stop)
+                arrived = _frames_analysed(info, settings, options.camera_count, stop) and arrived
                 ok = arrived or not options.once  # interactive: keep running, let them look
             _print_status(settings, info.data_dir)
             while ok and not options.once and not stop.wait(options.interval):
@@ -324,6 +351,7 @@ def _run_services(
         fleet_ok = _stop_fleet(camsim)
         click.echo("stopping the services…")
         codes = stop_services(services)
+        claude.stop()
     failed = {name: code for name, code in codes.items() if code != 0}
     for name, code in failed.items():
         click.echo(f"error: {name} exited with status {code}", err=True)
