@@ -3,8 +3,9 @@
 Approximations of the documented rules (the real tokenizer is not public):
 
 - text: ⌈characters / 4⌉;
-- an image: first downscaled as the API does (long edge ≤ 1568 px, and at most about
-  1,568 tokens' worth of pixels), then ⌈width · height / 750⌉;
+- an image: first downscaled as the API does (long edge ≤ 1568 px, and at most
+  1568 × 784 pixels, the largest of the documented sizes that are not resized, ~1.2 MP),
+  then ⌈width · height / 750⌉;
 - tools: each definition's JSON text, plus the tool-use system prompt the API adds
   (346 tokens with tool_choice auto/none, 313 with any/tool, as documented for Claude 4);
 - output: the tool input's JSON text (+10 for the block) or the answer text.
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 MAX_LONG_EDGE = 1568
-MAX_IMAGE_TOKENS = 1568
+MAX_IMAGE_PIXELS = 1568 * 784
 PIXELS_PER_TOKEN = 750
 TOOL_PROMPT_AUTO = 346
 TOOL_PROMPT_FORCED = 313
@@ -42,7 +43,7 @@ def text_tokens(text: str) -> int:
 def api_image_size(width: int, height: int) -> tuple[int, int]:
     """The size the API scales an image to before counting (aspect ratio kept)."""
     scale = min(1.0, MAX_LONG_EDGE / max(width, height))
-    budget = MAX_IMAGE_TOKENS * PIXELS_PER_TOKEN
+    budget = MAX_IMAGE_PIXELS
     if width * height * scale * scale > budget:
         scale = math.sqrt(budget / (width * height))
     return max(1, int(width * scale)), max(1, int(height * scale))
