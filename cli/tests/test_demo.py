@@ -33,8 +33,8 @@ def _assert_cameras_live(out: str, count: int) -> None:
     assert int(arrived[1]) >= count
     assert f"Cameras ({count})" in out
     for index in range(1, count + 1):
-        row = re.search(rf"^demo-cam-{index:03d} .* online +(\d+)s ago +(\d+) +([\d.]+) +\d+$",
-                        out, re.M)  # fmt: skip
+        row = re.search(rf"^demo-cam-{index:03d} .* online +(\d+)s ago +(\d+) +([\d.]+) +\d+"
+                        rf"(?: +[\d.]+ +\d+ +left=\d+ right=\d+| +- +- +-)$", out, re.M)  # fmt: skip
         assert row, out
         age_s, per_min, per_s = int(row[1]), int(row[2]), float(row[3])
         assert age_s < 10, row[0]
@@ -62,6 +62,13 @@ def test_demo_once_brings_everything_up_and_down(tmp_path: Path) -> None:
     logins = ", ".join(sorted(f"vigil_{name}_login" for name in SERVICES))
     assert f"connected to PostgreSQL as: {logins}\n" in out
     _assert_cameras_live(out, 4)
+    analysed = re.search(r"^analyzer: detections rows (\d+) from (\d+) cameras", out, re.M)
+    assert analysed, out
+    for index in range(1, 5):  # every camera's frames analysed: its analyzer columns are filled
+        row = re.search(rf"^demo-cam-{index:03d} .* ([\d.]+) +(\d+) +left=\d+ right=\d+$", out,
+                        re.M)  # fmt: skip
+        assert row, out
+        assert float(row[1]) > 0, row[0]
     assert "Services (5)" in out
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
     for name in SERVICES:
