@@ -297,3 +297,56 @@ async def test_ping_pong_between_disagreeing_routers_is_bounded(cluster: Cluster
     assert [(n, d) for _, _, n, d in cluster.handled.rows] == [(0, 1)]
     assert metric("vigil_stream_handover_kept_total") - kept == 1
     assert await pending(client) == 0
+
+
+async def test_an_entry_the_owner_failed_comes_back_to_it_after_claim_idle_ms(
+    redis_client: redis.asyncio.Redis,
+) -> None:
+    seen: list[tuple[str, int]] = []
+    failures = [ValueError("first try fails")]
+
+    def handler(name: str) -> Callable[[list[StreamEntry]], Awaitable[None]]:
+        async def handle(entries: list[StreamEntry]) -> None:
+            seen.extend((name, entry.deliveries) for entry in entries)
+            if failures:
+                raise failures.pop()
+
+        return handle
+
+    def worker(name: str) -> StreamConsumer:
+        return StreamConsumer(redis_client, STREAM, GROUP, name, handler(name), block_ms=20,
+                              claim_idle_ms=100, dlq_stream=DLQ, policies=POLICIES,
+                              router=lambda entry: "b")  # fmt: skip
+
+    a, b = worker("a"), worker("b")
+    await a.ensure_group()
+    await publish(redis_client, range(1))
+    handed = metric("vigil_stream_handed_over_total")
+    await a.poll_once()  # handed over to b
+    await b.poll_once()  # b fails it: it stays in b's pending list, not picked up again
+    await b.poll_once()
+    assert seen == [("b", 1)]
+    deadline = time.monotonic() + 10
+    while metric("vigil_stream_handed_over_total") - handed < 2:
+        assert time.monotonic() < deadline, "not reclaimed in time"
+        await a.poll_once()  # a reclaims it once idle and hands it back to b
+    await b.poll_once()  # b picks it up although it failed it before
+    assert seen == [("b", 1), ("b", 2)]
+    await settled(redis_client)
+
+
+async def test_an_entry_the_router_cannot_place_is_handled_where_read(
+    redis_client: redis.asyncio.Redis,
+) -> None:
+    handled = Handled()
+
+    def route(entry: StreamEntry) -> str:
+        raise KeyError("cam")
+
+    a = StreamConsumer(redis_client, STREAM, GROUP, "a", handled.handler("a"), block_ms=20,
+                       policies=POLICIES, dlq_stream=DLQ, router=route)  # fmt: skip
+    await a.ensure_group()
+    await publish(redis_client, range(2))
+    assert await a.poll_once() == 2
+    assert [(name, n) for name, _, n, _ in handled.rows] == [("a", 0), ("a", 1)]
+    assert await pending(redis_client) == 0
