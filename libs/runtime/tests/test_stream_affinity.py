@@ -350,3 +350,29 @@ async def test_an_entry_the_router_cannot_place_is_handled_where_read(
     assert await a.poll_once() == 2
     assert [(name, n) for name, _, n, _ in handled.rows] == [("a", 0), ("a", 1)]
     assert await pending(redis_client) == 0
+
+
+async def test_a_leaving_consumer_hands_its_pending_entries_back_at_once(
+    cluster: Cluster,
+) -> None:
+    client = cluster.client
+    leaving = cluster.consumer("a", ttl_s=60, claim_idle_ms=60_000)
+    b = cluster.consumer("b", ttl_s=60, claim_idle_ms=60_000)
+    await b.ensure_group()
+    await cluster.members["a"].refresh()
+    await cluster.members["b"].refresh()
+    await cluster.members["a"].refresh()
+    await publish(client, range(40))
+    assert await b.poll_once() == 40  # a's cameras handed to a, which never picks them up
+    a_share = sum(1 for n in range(40) if cluster.owner(CAMERAS[n % 8]) == "a")
+    assert await pending(client) == a_share
+
+    await cluster.members["a"].stop()  # a leaves, then hands its pending entries on
+    assert await leaving.hand_back() == a_share
+    assert await leaving.hand_back() == 0
+    await cluster.members["b"].refresh()
+    await b.poll_once()
+    assert cluster.handled.numbers() == list(range(40))
+    assert {name for name, *_ in cluster.handled.rows} == {"b"}
+    assert {deliveries for *_, deliveries in cluster.handled.rows} == {1}
+    await settled(client)

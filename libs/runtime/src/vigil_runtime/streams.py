@@ -51,6 +51,9 @@ replicas' views differ is bounded: an entry this consumer already handed over
 ``max_handovers`` times within ``handover_window_s`` is handled here. Overdue entries are
 dead-lettered wherever they are, before routing; handler failures are dead-lettered by the
 owner. Handed-over entries wait for the owner's next poll (up to ``block_ms`` when idle).
+On a clean stop, :meth:`StreamConsumer.hand_back` (after :meth:`StreamConsumer.run` ended
+and the membership was left) passes the consumer's pending entries to their new owners at
+once instead of after ``claim_idle_ms``.
 
 The Redis client must speak RESP2 (redis-py's default) and return bytes
 (``decode_responses=False``), and its ``socket_timeout``, if any, must
@@ -300,6 +303,37 @@ class StreamConsumer:
             handled += await self._process(fresh)
         await self._update_lag()
         return handled
+
+    async def hand_back(self) -> int:
+        """After :meth:`run` ended and this consumer left its membership: hand its pending
+        entries (handed to it and not picked up, or failed here) to their owners now rather
+        than after ``claim_idle_ms``; their delivery counts stay as they are. Entries the
+        router keeps here stay pending (``XAUTOCLAIM`` takes them later). How many moved."""
+        router, moved, start = self._router, 0, "-"
+        while router is not None:
+            listed: Any = await self._redis.xpending_range(self.stream, self.group, min=start,
+                                                           max="+", count=self._batch_size,
+                                                           consumername=self.consumer)  # fmt: skip
+            if not listed:
+                break
+            start = "(" + listed[-1]["message_id"].decode()
+            owners = [(e, self._owner_of(router, e)) for e in await self._fetch(listed)]
+            away = [(e, owner) for e, owner in owners if owner not in (None, self.consumer)]
+            if away:
+                await self._hand_over(away)
+            moved += len(away)
+        return moved
+
+    async def _fetch(self, listed: list[Any]) -> list[StreamEntry]:
+        """The listed pending entries still in the stream, read without a delivery
+        (``deliveries`` one more than so far, as if delivered now)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for item in listed:
+                pipe.xrange(self.stream, min=item["message_id"], max=item["message_id"])
+            replies = await pipe.execute()
+        return [StreamEntry(eid, dict(fields), item["times_delivered"] + 1)
+                for item, reply in zip(listed, replies, strict=True)
+                for eid, fields in reply]  # fmt: skip
 
     # -- reading ---------------------------------------------------------------
 
