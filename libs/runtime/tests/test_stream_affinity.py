@@ -297,3 +297,82 @@ async def test_ping_pong_between_disagreeing_routers_is_bounded(cluster: Cluster
     assert [(n, d) for _, _, n, d in cluster.handled.rows] == [(0, 1)]
     assert metric("vigil_stream_handover_kept_total") - kept == 1
     assert await pending(client) == 0
+
+
+async def test_an_entry_the_owner_failed_comes_back_to_it_after_claim_idle_ms(
+    redis_client: redis.asyncio.Redis,
+) -> None:
+    seen: list[tuple[str, int]] = []
+    failures = [ValueError("first try fails")]
+
+    def handler(name: str) -> Callable[[list[StreamEntry]], Awaitable[None]]:
+        async def handle(entries: list[StreamEntry]) -> None:
+            seen.extend((name, entry.deliveries) for entry in entries)
+            if failures:
+                raise failures.pop()
+
+        return handle
+
+    def worker(name: str) -> StreamConsumer:
+        return StreamConsumer(redis_client, STREAM, GROUP, name, handler(name), block_ms=20,
+                              claim_idle_ms=100, dlq_stream=DLQ, policies=POLICIES,
+                              router=lambda entry: "b")  # fmt: skip
+
+    a, b = worker("a"), worker("b")
+    await a.ensure_group()
+    await publish(redis_client, range(1))
+    handed = metric("vigil_stream_handed_over_total")
+    await a.poll_once()  # handed over to b
+    await b.poll_once()  # b fails it: it stays in b's pending list, not picked up again
+    await b.poll_once()
+    assert seen == [("b", 1)]
+    deadline = time.monotonic() + 10
+    while metric("vigil_stream_handed_over_total") - handed < 2:
+        assert time.monotonic() < deadline, "not reclaimed in time"
+        await a.poll_once()  # a reclaims it once idle and hands it back to b
+    await b.poll_once()  # b picks it up although it failed it before
+    assert seen == [("b", 1), ("b", 2)]
+    await settled(redis_client)
+
+
+async def test_an_entry_the_router_cannot_place_is_handled_where_read(
+    redis_client: redis.asyncio.Redis,
+) -> None:
+    handled = Handled()
+
+    def route(entry: StreamEntry) -> str:
+        raise KeyError("cam")
+
+    a = StreamConsumer(redis_client, STREAM, GROUP, "a", handled.handler("a"), block_ms=20,
+                       policies=POLICIES, dlq_stream=DLQ, router=route)  # fmt: skip
+    await a.ensure_group()
+    await publish(redis_client, range(2))
+    assert await a.poll_once() == 2
+    assert [(name, n) for name, _, n, _ in handled.rows] == [("a", 0), ("a", 1)]
+    assert await pending(redis_client) == 0
+
+
+async def test_a_leaving_consumer_hands_its_pending_entries_back_at_once(
+    cluster: Cluster,
+) -> None:
+    client = cluster.client
+    leaving = cluster.consumer("a", ttl_s=60, claim_idle_ms=60_000)
+    b = cluster.consumer("b", ttl_s=60, claim_idle_ms=60_000)
+    await b.ensure_group()
+    await cluster.members["a"].refresh()
+    await cluster.members["b"].refresh()
+    await cluster.members["a"].refresh()
+    await publish(client, range(40))
+    assert await b.poll_once() == 40  # a's cameras handed to a, which never picks them up
+    a_share = sum(1 for n in range(40) if cluster.owner(CAMERAS[n % 8]) == "a")
+    assert await pending(client) == a_share
+
+    await cluster.members["a"].stop()  # a leaves, then hands its pending entries on
+    assert await leaving.hand_back() == a_share
+    assert await leaving.hand_back() == 0
+    await cluster.members["b"].refresh()
+    await b.poll_once()
+    assert cluster.handled.numbers() == list(range(40))
+    assert {name for name, *_ in cluster.handled.rows} == {"b"}
+    assert {deliveries for *_, deliveries in cluster.handled.rows} == {1}
+    await settled(client)

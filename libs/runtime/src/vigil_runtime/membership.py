@@ -19,7 +19,10 @@ expired too because Redis was unreachable) the owner is this member: handle loca
 Rendezvous hashing is a few lines and no kept library offers it for this, hence by hand.
 
 With a consumer: ``StreamConsumer(..., consumer=name, router=membership.router(key_of))``,
-the same name for both. Keep ``ttl_s`` well below the consumer's ``claim_idle_ms``: a dead
+the same name for both. Lifecycle: ``await membership.start()`` before the consumer runs;
+on a clean stop, end the consumer's ``run``, ``await membership.stop()``, then
+``await consumer.hand_back()`` (its pending entries go to their new owners at once).
+Keep ``ttl_s`` well below the consumer's ``claim_idle_ms``: a dead
 member's entries are reclaimed after ``claim_idle_ms`` and routed by the view of that
 moment; if the dead member is still in view they go back to it and wait another round.
 

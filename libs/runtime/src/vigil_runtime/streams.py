@@ -27,28 +27,33 @@ down) is not the entry's fault: the batch is retried in place with backoff
 and never dead-lettered for it. Length, lag, pending and entries trimmed before the group
 read them are exported every ``lag_interval_s`` (:mod:`vigil_runtime.stream_stats`).
 
-Camera affinity (optional ``router``, e.g. :meth:`vigil_runtime.membership.GroupMembership.router`):
-the router names the consumer that must handle an entry (``None`` or this consumer: here).
-An entry routed elsewhere is handed over with ``XCLAIM <owner> 0 <id> RETRYCOUNT n JUSTID``:
-it moves to the owner's pending list, unacknowledged, neither handled nor acknowledged
-here. ``n`` is the entry's deliveries minus one, so a handover never counts as a failed
-delivery (measured on Redis 6.2 and 7.0: ``JUSTID`` leaves the count alone, ``RETRYCOUNT``
-sets it, and both ``XCLAIM`` without ``JUSTID`` and a history read ``XREADGROUP ... 0``
-add one and reset the idle time). Each poll the owner first reclaims idle entries, then
-picks up what was handed to it, then reads new entries, so that older entries of a key
-go first. A pickup lists the consumer's own pending entries (``XPENDING ... <consumer>``,
-which changes nothing) and ``XCLAIM``s them to itself (one delivery more) with
-``min-idle-time`` = the idle time just listed, so an entry another consumer took meanwhile
-stays there; it skips entries this consumer failed itself and nobody touched since (those
-wait for ``XAUTOCLAIM`` after ``claim_idle_ms`` as before). A history read is not used:
-it would redeliver those failed entries at once and reset their idle time. Pickups run on
-every poll while this consumer holds no failed entries, else every ``pickup_interval_s``.
-Entries of a dead consumer (read ones and ones handed to it) are reclaimed after
-``claim_idle_ms`` and routed again. Ping-pong while replicas' views differ is bounded: an
-entry this consumer already handed over ``max_handovers`` times within
-``handover_window_s`` is handled here. Overdue entries are dead-lettered wherever they
-are, before routing; handler failures are dead-lettered by the owner. Handed-over
-entries wait for the owner's next poll (up to ``block_ms`` when it is idle).
+Camera affinity (optional ``router``, e.g.
+:meth:`vigil_runtime.membership.GroupMembership.router`): the router names the consumer
+that must handle an entry (``None`` or this consumer: here; a router that raises on an
+entry means here, where the handler fails it in turn). An entry routed elsewhere is handed
+over with ``XCLAIM <owner> 0 <id> RETRYCOUNT n JUSTID``: it moves to the owner's pending
+list, unacknowledged, neither handled nor acknowledged here. ``n`` is the entry's
+deliveries minus one, so a handover never counts as a failed delivery (measured on Redis
+6.2 and 7.0: ``JUSTID`` leaves the count alone, ``RETRYCOUNT`` sets it, and both
+``XCLAIM`` without ``JUSTID`` and a history read ``XREADGROUP ... 0`` add one and reset
+the idle time). Each poll the owner first reclaims idle entries, then picks up what was
+handed to it, then reads new entries, so that older entries of a key go first. A pickup
+lists the consumer's own pending entries (``XPENDING ... <consumer>``, which changes
+nothing) and ``XCLAIM``s them to itself (one delivery more) with ``min-idle-time`` = the
+idle time just listed, so an entry another consumer took meanwhile stays there. It skips
+entries this consumer failed itself and nobody touched since: those wait for
+``XAUTOCLAIM`` after ``claim_idle_ms`` as before (a history read is not used because it
+would redeliver them at once and reset their idle time). Pickups run on every poll while
+this consumer holds no failed entries, else every ``pickup_interval_s`` (failures another
+consumer has taken since are forgotten then). Entries of a dead consumer (read ones and
+ones handed to it) are reclaimed after ``claim_idle_ms`` and routed again. Ping-pong while
+replicas' views differ is bounded: an entry this consumer already handed over
+``max_handovers`` times within ``handover_window_s`` is handled here. Overdue entries are
+dead-lettered wherever they are, before routing; handler failures are dead-lettered by the
+owner. Handed-over entries wait for the owner's next poll (up to ``block_ms`` when idle).
+On a clean stop, :meth:`StreamConsumer.hand_back` (after :meth:`StreamConsumer.run` ended
+and the membership was left) passes the consumer's pending entries to their new owners at
+once instead of after ``claim_idle_ms``.
 
 The Redis client must speak RESP2 (redis-py's default) and return bytes
 (``decode_responses=False``), and its ``socket_timeout``, if any, must
@@ -299,6 +304,37 @@ class StreamConsumer:
         await self._update_lag()
         return handled
 
+    async def hand_back(self) -> int:
+        """After :meth:`run` ended and this consumer left its membership: hand its pending
+        entries (handed to it and not picked up, or failed here) to their owners now rather
+        than after ``claim_idle_ms``; their delivery counts stay as they are. Entries the
+        router keeps here stay pending (``XAUTOCLAIM`` takes them later). How many moved."""
+        router, moved, start = self._router, 0, "-"
+        while router is not None:
+            listed: Any = await self._redis.xpending_range(self.stream, self.group, min=start,
+                                                           max="+", count=self._batch_size,
+                                                           consumername=self.consumer)  # fmt: skip
+            if not listed:
+                break
+            start = "(" + listed[-1]["message_id"].decode()
+            owners = [(e, self._owner_of(router, e)) for e in await self._fetch(listed)]
+            away = [(e, owner) for e, owner in owners if owner not in (None, self.consumer)]
+            if away:
+                await self._hand_over(away)
+            moved += len(away)
+        return moved
+
+    async def _fetch(self, listed: list[Any]) -> list[StreamEntry]:
+        """The listed pending entries still in the stream, read without a delivery
+        (``deliveries`` one more than so far, as if delivered now)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for item in listed:
+                pipe.xrange(self.stream, min=item["message_id"], max=item["message_id"])
+            replies = await pipe.execute()
+        return [StreamEntry(eid, dict(fields), item["times_delivered"] + 1)
+                for item, reply in zip(listed, replies, strict=True)
+                for eid, fields in reply]  # fmt: skip
+
     # -- reading ---------------------------------------------------------------
 
     async def _read_new(self, *, block: bool) -> list[StreamEntry]:
@@ -361,10 +397,12 @@ class StreamConsumer:
         if self._router is None or (self._errors and now < self._next_pickup_at):
             return []
         self._next_pickup_at = now + self._pickup_every_s
-        listed: Any = await self._redis.xpending_range(
-            self.stream, self.group, min="-", max="+",
-            count=self._batch_size + len(self._errors), consumername=self.consumer,
-        )  # fmt: skip
+        count = self._batch_size + len(self._errors)
+        listed: Any = await self._redis.xpending_range(self.stream, self.group, min="-",
+                                                       max="+", count=count,
+                                                       consumername=self.consumer)  # fmt: skip
+        if len(listed) < count:  # the whole pending list: forget failures taken elsewhere
+            self._forget_errors_except({item["message_id"] for item in listed})
         waiting = [item for item in listed if not self._failed_here(item, now)]
         waiting = waiting[: self._batch_size]
         if not waiting:
@@ -375,6 +413,10 @@ class StreamConsumer:
                             item["time_since_delivered"], [item["message_id"]])  # fmt: skip
             replies = await pipe.execute()
         return await self._picked(waiting, replies)
+
+    def _forget_errors_except(self, pending: set[bytes]) -> None:
+        for entry_id in [entry_id for entry_id in self._errors if entry_id not in pending]:
+            del self._errors[entry_id]
 
     def _failed_here(self, item: Mapping[str, Any], now: float) -> bool:
         """Whether a pending entry is one this consumer failed and nobody touched since
@@ -437,12 +479,13 @@ class StreamConsumer:
 
     async def _route(self, entries: list[StreamEntry]) -> list[StreamEntry]:
         """Hand over the entries the router assigns to another consumer; the rest, in order."""
-        if self._router is None:
+        router = self._router
+        if router is None:
             return entries
         mine: list[StreamEntry] = []
         away: list[tuple[StreamEntry, str]] = []
         for entry in entries:
-            owner = self._router(entry)
+            owner = self._owner_of(router, entry)
             if owner is None or owner == self.consumer or self._bounced(entry):
                 mine.append(entry)
             else:
@@ -450,6 +493,16 @@ class StreamConsumer:
         if away:
             await self._hand_over(away)
         return mine
+
+    def _owner_of(self, router: Router, entry: StreamEntry) -> str | None:
+        """The router's answer; ``None`` (handle here, where a bad entry fails and is
+        dead-lettered) when the router raises on the entry."""
+        try:
+            return router(entry)
+        except Exception as exc:
+            _log.warning("stream_route_failed", stream=self.stream, group=self.group,
+                         entry_id=entry.id.decode(), error=repr(exc))  # fmt: skip
+            return None
 
     def _bounced(self, entry: StreamEntry) -> bool:
         """Whether this consumer handed the entry over ``max_handovers`` times lately."""
