@@ -31,6 +31,7 @@ from vigil_analyzer.pipeline import GROUP, FramePipeline
 from vigil_analyzer.settings import AnalyzerSettings
 from vigil_runtime.membership import GroupMembership
 from vigil_runtime.ops import CheckFn, failing_check
+from vigil_runtime.redis_client import REDIS_ERRORS
 from vigil_runtime.service import ServiceContext, service_main
 from vigil_runtime.streams import StreamConsumer, StreamEntry
 from vigil_schema.streams import FRAMES
@@ -77,9 +78,11 @@ async def body(ctx: ServiceContext) -> None:
             router=membership.router(frame_camera),
         )  # fmt: skip
         try:
-            await _run(ctx, consumer)
+            await consumer.run(ctx.stopping)
         finally:
             await membership.stop()
+            with contextlib.suppress(*REDIS_ERRORS):
+                await consumer.hand_back()  # the new owners take them now, not after claim idle
             with contextlib.suppress(TimeoutError):
                 await outputs.close(_STOP_TIMEOUT_S)
             pipeline.close()
@@ -95,10 +98,6 @@ def _writers_check(outputs: Outputs) -> CheckFn:
             raise ConnectionError(fault)
 
     return check
-
-
-async def _run(ctx: ServiceContext, consumer: StreamConsumer) -> None:
-    await consumer.run(ctx.stopping)
 
 
 def main() -> None:
