@@ -1,7 +1,9 @@
 """Prometheus metrics of the detection pipeline (``vigil_analyzer_*``).
 
 Claude's metrics live with :mod:`vigil_analyzer.claude`; the stream's length, lag, pending and
-trimmed-unread entries are the runtime consumer's (``vigil_stream_*``). Per-camera series are
+trimmed-unread entries are the runtime consumer's (``vigil_stream_*``): a frame trimmed from
+``vigil:frames`` before the group read it is counted there (``vigil_stream_trimmed_unread``
+for group ``analyzer``), never an error; the stream cannot say whose frames they were. Per-camera series are
 dropped with :func:`forget_camera` when a camera moves to another replica or is removed, so a
 replica exports only the cameras it analyses.
 """
@@ -23,11 +25,6 @@ FRAMES_SKIPPED: Final = Counter(
     "Frames not run through the detector, by reason (rate, still, stale, out_of_order, "
     "superseded, duplicate)",
     ["camera_id", "reason"],
-)
-FRAMES_TRIMMED: Final = Counter(
-    "vigil_analyzer_frames_trimmed_total",
-    "Frames the ingest published that vigil:frames trimmed before the analyzer read them",
-    ["camera_id"],
 )
 BAD_FRAMES: Final = Counter(
     "vigil_analyzer_bad_frames_total",
@@ -71,7 +68,7 @@ CAMERAS_OWNED: Final = Gauge(
     "vigil_analyzer_cameras_owned", "Cameras whose frames this replica analyses"
 )
 
-_PER_CAMERA = (FRAMES_RECEIVED, FRAMES_ANALYZED, FRAMES_SKIPPED, FRAMES_TRIMMED, OBJECTS,
+_PER_CAMERA = (FRAMES_RECEIVED, FRAMES_ANALYZED, FRAMES_SKIPPED, OBJECTS,
                OCCUPANCY, ZONE_ENTRIES)  # fmt: skip
 
 
