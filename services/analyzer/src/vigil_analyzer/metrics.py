@@ -3,9 +3,10 @@
 Claude's metrics live with :mod:`vigil_analyzer.claude`; the stream's length, lag, pending and
 trimmed-unread entries are the runtime consumer's (``vigil_stream_*``): a frame trimmed from
 ``vigil:frames`` before the group read it is counted there (``vigil_stream_trimmed_unread``
-for group ``analyzer``), never an error; the stream cannot say whose frames they were. Per-camera series are
-dropped with :func:`forget_camera` when a camera moves to another replica or is removed, so a
-replica exports only the cameras it analyses.
+for group ``analyzer``), never an error; the stream cannot say whose frames they were.
+
+Per-camera series are dropped with :func:`forget_camera` when a camera moves to another
+replica or is removed, so a replica exports only the cameras it analyses.
 """
 
 from __future__ import annotations
