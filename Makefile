@@ -17,7 +17,7 @@ SRC := libs cli migrations tools services bench
 
 PYTEST_ARGS ?=
 
-.PHONY: help venv models test demo lint fmt bench bench-ingest stack-up stack-down clean
+.PHONY: help venv models test demo lint fmt bench bench-ingest bench-analyzer stack-up stack-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ bench: venv ## run the benchmarks (each run: bench/results/<name>/<time>.json, d
 BENCH_ARGS ?=
 bench-ingest: venv ## ingest vs bare subscriber, psql COPY, naive INSERT (BENCH_ARGS="--duration 10")
 	$(PY) -m bench.run ingest $(BENCH_ARGS)
+
+bench-analyzer: venv ## analyzer pipeline vs bare backend loop, darknet and onnx (BENCH_ARGS="--repeat 1")
+	$(PY) -m bench.run analyzer $(BENCH_ARGS)
 
 stack-up: venv ## start PostgreSQL, Redis and Mosquitto as local processes in .vigil/
 	$(VENV)/bin/vigil stack up

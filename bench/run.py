@@ -30,7 +30,11 @@ from bench.harness.results import (
     write_result,
 )
 
-BENCHMARKS = {"copy_writer": "bench.copy_writer", "ingest": "bench.ingest.benchmark"}
+BENCHMARKS = {
+    "copy_writer": "bench.copy_writer",
+    "ingest": "bench.ingest.benchmark",
+    "analyzer": "bench.analyzer.benchmark",
+}
 """Name → module: ``async run(args) -> dict`` with a ``summary``; optionally
 ``add_arguments(parser)`` and ``render(result, path) -> str`` (its docs block)."""
 

@@ -1,0 +1,146 @@
+"""`make bench-analyzer`: the analyzer pipeline against the bare backend loop, same frames.
+
+One private local stack (durable: fsync on), migrated. For each backend (``darknet``: the
+pinned YOLOv3-tiny; ``onnx``: a random-weight model of the ultralytics export shape with a
+small YOLO's compute, :mod:`bench.analyzer.onnx_model`) and each camera count (1, 8, 32),
+the same JPEG frames (:mod:`bench.analyzer.frames`, ``--frames-per-run`` in all, split over
+the cameras) go, alternately and ``--repeat`` times:
+
+* through the **bare loop** (:mod:`bench.analyzer.bare`): decode + ``detect`` per batch;
+* through the **pipeline** (:mod:`bench.analyzer.pipeline`): published to ``vigil:frames``,
+  then a StreamConsumer with FramePipeline as its handler, timed from the first read to the
+  last acknowledgement, every frame verified analysed.
+
+The ratio pipeline / bare (medians) is the pipeline's overhead; the target is ≥ 0.85.
+Claude calls and tokens per camera-hour are counted where measurable
+(:mod:`bench.analyzer.claude`). ``python -m bench.analyzer --repeat 1`` for a quick try.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from bench.analyzer import report
+from bench.analyzer.bare import run_bare, warm_up
+from bench.analyzer.claude import claude_per_camera_hour
+from bench.analyzer.detectors import BACKENDS, load_backend, models_dir
+from bench.analyzer.frames import FrameSet, build_frames
+from bench.analyzer.pipeline import PipelineStack, run_pipeline
+from bench.harness.results import relative
+from bench.harness.stack import private_stack, server_pids, service_env
+from vigil_runtime.db import create_pool
+from vigil_runtime.stack import StackInfo
+
+INTERVAL_S = 0.2
+"""Seconds between a camera's frames (5 fps, the analyzer's default detect rate)."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of this benchmark (also offered by ``python -m bench.run``)."""
+    group = parser.add_argument_group("analyzer")
+    group.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated")
+    group.add_argument("--camera-counts", default="1,8,32", help="comma-separated")
+    group.add_argument("--frames-per-run", type=int, default=192,
+                       help="frames per measurement, split over the cameras")  # fmt: skip
+    group.add_argument("--frame-size", default="640x360", help="WIDTHxHEIGHT of the frames")
+
+
+def _options(args: argparse.Namespace) -> argparse.Namespace:
+    defaults = argparse.ArgumentParser()
+    add_arguments(defaults)
+    defaults.add_argument("--repeat", type=int, default=3)
+    return argparse.Namespace(**(vars(defaults.parse_args([])) | vars(args)))
+
+
+def _ints(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Every backend at every camera count on a private stack (``bench.run`` API)."""
+    options = _options(args)
+    backends = [b.strip() for b in options.backends.split(",") if b.strip()]
+    if set(backends) - set(BACKENDS):
+        raise SystemExit(f"--backends: choose from {list(BACKENDS)}")
+    async with private_stack("analyzer") as (info, workdir):
+        return await _run_on(info, workdir, options, backends)
+
+
+def render(result: dict[str, Any], path: Path) -> str:
+    """The docs' analyzer block for the results file ``path``."""
+    return report.render(result, relative(path))
+
+
+async def _stack(info: StackInfo) -> PipelineStack:
+    analyzer_url = service_env(info, "analyzer")["VIGIL_DATABASE_URL"]
+    return PipelineStack(
+        owner_pool=await create_pool(info.database_url, min_size=1, max_size=2),
+        analyzer_pool=await create_pool(analyzer_url, min_size=1, max_size=4),
+        redis=aioredis.Redis.from_url(info.redis_url),
+        server_pids=server_pids(info),
+    )
+
+
+async def _run_on(info: StackInfo, workdir: Path, options: argparse.Namespace,
+                  backends: list[str]) -> dict[str, Any]:  # fmt: skip
+    width, height = (int(v) for v in options.frame_size.lower().split("x"))
+    stack = await _stack(info)
+    results: dict[str, Any] = {}
+    cameras_seen: list[str] = []
+    frames_span = 0.0
+    jpeg = 0
+    try:
+        for backend in backends:
+            detector, model = load_backend(backend, workdir)
+            per_count: dict[str, Any] = {}
+            for cameras in _ints(options.camera_counts):
+                runs: dict[str, list[dict[str, Any]]] = {"bare": [], "pipeline": []}
+                for rep in range(options.repeat):
+                    frames = _frames(backend, cameras, rep, options.frames_per_run,
+                                     (width, height))  # fmt: skip
+                    jpeg = frames.jpeg_bytes
+                    if not runs["bare"]:
+                        warm_up(detector, frames)
+                    runs["bare"].append(run_bare(detector, frames))
+                    runs["pipeline"].append(await run_pipeline(stack, detector, frames))
+                    cameras_seen += sorted({f.camera_id for f in frames.frames})
+                    frames_span += len(frames.frames) * INTERVAL_S  # camera-seconds
+                    print(
+                        f"{backend} x{cameras} #{rep}: bare {runs['bare'][-1]['frames_per_s']}"
+                        f" pipeline {runs['pipeline'][-1]['frames_per_s']} frames/s"
+                    )
+                per_count[str(cameras)] = runs
+            results[backend] = {"model": model, "cameras": per_count}
+        claude = await claude_per_camera_hour(stack.owner_pool, cameras_seen,
+                                              frames_span / 3600, wired=False)  # fmt: skip
+    finally:
+        await stack.owner_pool.close()
+        await stack.analyzer_pool.close()
+        await stack.redis.aclose()
+    parameters = {
+        "backends": backends,
+        "camera_counts": _ints(options.camera_counts),
+        "frames_per_run": options.frames_per_run,
+        "frame_size": f"{width}x{height}",
+        "jpeg_kib": round(jpeg / 1024, 1),
+        "frame_interval_s": INTERVAL_S,
+        "repeat": options.repeat,
+        "durable_stack": True,
+    }
+    return {"parameters": parameters, "results": results,
+            "summary": report.summarize(results, claude)}  # fmt: skip
+
+
+def _frames(backend: str, cameras: int, rep: int, total: int,
+            size: tuple[int, int]) -> FrameSet:  # fmt: skip
+    """This measurement's frames: its own camera ids, timestamps ending now."""
+    per_camera = max(2, total // cameras)
+    start = datetime.now(UTC) - timedelta(seconds=per_camera * INTERVAL_S)
+    prefix = f"bench-{backend}-{cameras}-{rep}-"
+    return build_frames(models_dir(), cameras, per_camera, size=size, start=start,
+                        prefix=prefix, interval_s=INTERVAL_S)  # fmt: skip
