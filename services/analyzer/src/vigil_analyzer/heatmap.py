@@ -40,6 +40,11 @@ from vigil_analyzer.sampler import MotionMask
 from vigil_schema.tables import HEATMAP_MINUTES
 
 SNAPSHOT_VERSION = 1
+SNAPSHOT_ZLIB_LEVEL = 1
+"""An open minute is checkpointed on every committed batch, per camera: zlib level 1 takes
+0.8 ms for a 160×90 grid where the default level 6 takes 1.8 ms, for 7 % more bytes
+(bench-analyzer, 32 cameras: 0.5 ms of the pipeline's CPU per frame). Stored rows keep
+seed 002's default level."""
 MINUTE = timedelta(minutes=1)
 
 
@@ -174,7 +179,8 @@ class HeatmapAccumulator:
             "frame_count": self._open.frame_count,
             "last_frame_number": self._open.last_frame_number,
         }
-        return json.dumps(header).encode() + b"\n" + zlib.compress(self._open.grid.tobytes())
+        body = zlib.compress(self._open.grid.tobytes(), SNAPSHOT_ZLIB_LEVEL)
+        return json.dumps(header).encode() + b"\n" + body
 
     def restore(self, data: bytes) -> None:
         """Reopen the minute a :meth:`snapshot` saved (replacing any open one)."""
