@@ -19,6 +19,8 @@ Claude calls and tokens per camera-hour are counted where measurable
 from __future__ import annotations
 
 import argparse
+import sys
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,11 +30,12 @@ import redis.asyncio as aioredis
 from bench.analyzer import report
 from bench.analyzer.bare import run_bare, warm_up
 from bench.analyzer.claude import claude_per_camera_hour
-from bench.analyzer.detectors import BACKENDS, load_backend, models_dir
+from bench.analyzer.detectors import BACKENDS, analyzer_settings, load_backend, models_dir
 from bench.analyzer.frames import FrameSet, build_frames
 from bench.analyzer.pipeline import PipelineStack, run_pipeline
 from bench.harness.results import relative
 from bench.harness.stack import private_stack, server_pids, service_env
+from vigil_analyzer.detectors import Detector
 from vigil_runtime.db import create_pool
 from vigil_runtime.stack import StackInfo
 
@@ -86,38 +89,31 @@ async def _stack(info: StackInfo) -> PipelineStack:
     )
 
 
+@dataclass
+class _Tally:
+    """The run's cameras and the camera-seconds their frames span (for Claude)."""
+
+    cameras: list[str] = field(default_factory=list)
+    camera_seconds: float = 0.0
+    jpeg_bytes: int = 0
+
+
 async def _run_on(info: StackInfo, workdir: Path, options: argparse.Namespace,
                   backends: list[str]) -> dict[str, Any]:  # fmt: skip
-    width, height = (int(v) for v in options.frame_size.lower().split("x"))
+    size = _size(options.frame_size)
     stack = await _stack(info)
     results: dict[str, Any] = {}
-    cameras_seen: list[str] = []
-    frames_span = 0.0
-    jpeg = 0
+    tally = _Tally()
     try:
         for backend in backends:
             detector, model = load_backend(backend, workdir)
-            per_count: dict[str, Any] = {}
-            for cameras in _ints(options.camera_counts):
-                runs: dict[str, list[dict[str, Any]]] = {"bare": [], "pipeline": []}
-                for rep in range(options.repeat):
-                    frames = _frames(backend, cameras, rep, options.frames_per_run,
-                                     (width, height))  # fmt: skip
-                    jpeg = frames.jpeg_bytes
-                    if not runs["bare"]:
-                        warm_up(detector, frames)
-                    runs["bare"].append(run_bare(detector, frames))
-                    runs["pipeline"].append(await run_pipeline(stack, detector, frames))
-                    cameras_seen += sorted({f.camera_id for f in frames.frames})
-                    frames_span += len(frames.frames) * INTERVAL_S  # camera-seconds
-                    print(
-                        f"{backend} x{cameras} #{rep}: bare {runs['bare'][-1]['frames_per_s']}"
-                        f" pipeline {runs['pipeline'][-1]['frames_per_s']} frames/s"
-                    )
-                per_count[str(cameras)] = runs
+            per_count = {
+                str(cameras): await _measure(stack, detector, backend, cameras, options, tally)
+                for cameras in _ints(options.camera_counts)
+            }
             results[backend] = {"model": model, "cameras": per_count}
-        claude = await claude_per_camera_hour(stack.owner_pool, cameras_seen,
-                                              frames_span / 3600, wired=False)  # fmt: skip
+        claude = await claude_per_camera_hour(stack.owner_pool, tally.cameras,
+                                              tally.camera_seconds / 3600, wired=False)  # fmt: skip
     finally:
         await stack.owner_pool.close()
         await stack.analyzer_pool.close()
@@ -126,14 +122,44 @@ async def _run_on(info: StackInfo, workdir: Path, options: argparse.Namespace,
         "backends": backends,
         "camera_counts": _ints(options.camera_counts),
         "frames_per_run": options.frames_per_run,
-        "frame_size": f"{width}x{height}",
-        "jpeg_kib": round(jpeg / 1024, 1),
+        "frame_size": f"{size[0]}x{size[1]}",
+        "jpeg_kib": round(tally.jpeg_bytes / 1024, 1),
         "frame_interval_s": INTERVAL_S,
+        "consumer_batch": analyzer_settings().consumer_batch,
         "repeat": options.repeat,
         "durable_stack": True,
     }
     return {"parameters": parameters, "results": results,
             "summary": report.summarize(results, claude)}  # fmt: skip
+
+
+async def _measure(stack: PipelineStack, detector: Detector, backend: str, cameras: int,
+                   options: argparse.Namespace, tally: _Tally) -> dict[str, Any]:  # fmt: skip
+    """Bare loop and pipeline, ``--repeat`` times each on fresh frames, alternating which
+    goes first (neither always runs after the other)."""
+    runs: dict[str, list[dict[str, Any]]] = {"bare": [], "pipeline": []}
+    for rep in range(options.repeat):
+        frames = _frames(backend, cameras, rep, options.frames_per_run, _size(options.frame_size))
+        if rep == 0:
+            warm_up(detector, frames)
+        if rep % 2:
+            runs["pipeline"].append(await run_pipeline(stack, detector, frames))
+            runs["bare"].append(run_bare(detector, frames))
+        else:
+            runs["bare"].append(run_bare(detector, frames))
+            runs["pipeline"].append(await run_pipeline(stack, detector, frames))
+        tally.cameras += sorted({f.camera_id for f in frames.frames})
+        tally.camera_seconds += len(frames.frames) * INTERVAL_S
+        tally.jpeg_bytes = frames.jpeg_bytes
+        bare, piped = runs["bare"][-1]["frames_per_s"], runs["pipeline"][-1]["frames_per_s"]
+        print(f"{backend} x{cameras} #{rep}: bare {bare}, pipeline {piped} frames/s",
+              file=sys.stderr)  # fmt: skip
+    return runs
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    return int(width), int(height)
 
 
 def _frames(backend: str, cameras: int, rep: int, total: int,
