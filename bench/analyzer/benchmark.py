@@ -135,18 +135,18 @@ async def _run_on(info: StackInfo, workdir: Path, options: argparse.Namespace,
 
 async def _measure(stack: PipelineStack, detector: Detector, backend: str, cameras: int,
                    options: argparse.Namespace, tally: _Tally) -> dict[str, Any]:  # fmt: skip
-    """Bare loop and pipeline, ``--repeat`` times each on fresh frames, alternating which
-    goes first (neither always runs after the other)."""
-    runs: dict[str, list[dict[str, Any]]] = {"bare": [], "pipeline": []}
+    """Bare loop (main thread, then a worker thread) and pipeline, ``--repeat`` times each
+    on fresh frames, alternating which goes first (neither always runs after the other)."""
+    runs: dict[str, list[dict[str, Any]]] = {"bare": [], "bare_worker": [], "pipeline": []}
     for rep in range(options.repeat):
         frames = _frames(backend, cameras, rep, options.frames_per_run, _size(options.frame_size))
         if rep == 0:
             warm_up(detector, frames)
         if rep % 2:
             runs["pipeline"].append(await run_pipeline(stack, detector, frames))
-            runs["bare"].append(run_bare(detector, frames))
-        else:
-            runs["bare"].append(run_bare(detector, frames))
+        runs["bare"].append(run_bare(detector, frames))
+        runs["bare_worker"].append(run_bare(detector, frames, worker=True))
+        if rep % 2 == 0:
             runs["pipeline"].append(await run_pipeline(stack, detector, frames))
         tally.cameras += sorted({f.camera_id for f in frames.frames})
         tally.camera_seconds += len(frames.frames) * INTERVAL_S

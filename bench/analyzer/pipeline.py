@@ -15,7 +15,10 @@ the view counting persons, so zones and occupancy run), an emptied ``vigil:frame
 group created first, then every frame published as the ingest writes it (an Envelope of a
 FrameMessage with the JPEG attached). The clock runs from the first poll to the poll that
 acknowledged the last entry: read, gate, decode, detect, track, zones, COPY commit, stream
-entries, ack. Afterwards it is counted, not trusted: every frame must have its
+entries, ack. The detector's share of that time is read from the pipeline's own
+``vigil_analyzer_inference_seconds`` histogram (decode + detect in its worker thread); the
+rest (``other_s``) is the pipeline's own work: stream reads, gating, tracking, zones, rows,
+commits, acks. Afterwards it is counted, not trusted: every frame must have its
 ``vigil:detections`` entry (one per analysed frame) and no frame may have been skipped.
 """
 
@@ -27,6 +30,7 @@ from typing import Any, cast
 
 import asyncpg
 import redis.asyncio as aioredis
+from prometheus_client import REGISTRY
 
 from bench.analyzer.detectors import analyzer_settings
 from bench.analyzer.frames import FrameSet
@@ -98,7 +102,7 @@ async def run_pipeline(
     try:
         await consumer.ensure_group()
         await publish(redis, frames)
-        measured = await _consume(consumer, len(frames.frames), stack.server_pids)
+        measured = await _consume(consumer, len(frames.frames), stack.server_pids, detector.backend)
     finally:
         await outputs.close(30)
         pipeline.close()
@@ -106,8 +110,15 @@ async def run_pipeline(
     return measured | await _verify(stack, cameras, len(frames.frames))
 
 
-async def _consume(consumer: StreamConsumer, expected: int,
-                   pids: dict[str, int]) -> dict[str, Any]:  # fmt: skip
+def _inference_seconds(backend: str) -> float:
+    """The pipeline's detector time so far (its histogram's sum, this process)."""
+    labels = {"backend": backend}
+    return REGISTRY.get_sample_value("vigil_analyzer_inference_seconds_sum", labels) or 0.0
+
+
+async def _consume(consumer: StreamConsumer, expected: int, pids: dict[str, int],
+                   backend: str) -> dict[str, Any]:  # fmt: skip
+    inference = _inference_seconds(backend)
     meter = CpuMeter.start(pids)
     started_cpu, started = time.process_time(), time.perf_counter()
     handled = 0
@@ -117,9 +128,12 @@ async def _consume(consumer: StreamConsumer, expected: int,
             raise TimeoutError(f"the pipeline handled {handled} of {expected} in {TIMEOUT_S} s")
     elapsed = time.perf_counter() - started
     cpu = meter.stop(time.process_time() - started_cpu)
+    inference = _inference_seconds(backend) - inference
     return {
         "frames": handled,
         "seconds": round(elapsed, 3),
+        "inference_s": round(inference, 3),
+        "other_s": round(elapsed - inference, 3),
         "frames_per_s": round(handled / elapsed, 2),
         "cpu": cpu,
     }
