@@ -14,23 +14,36 @@ def median_rate(runs: list[dict[str, Any]]) -> float:
     return round(float(statistics.median(run["frames_per_s"] for run in runs)), 2)
 
 
+def best_rate(runs: list[dict[str, Any]]) -> float:
+    """The fastest of repeated runs: other work on a shared box only ever slows a run down,
+    so the fastest is the closest to what the code can do (used for the ratios)."""
+    return round(float(max(run["frames_per_s"] for run in runs)), 2)
+
+
 def summarize(results: dict[str, Any], claude: dict[str, Any]) -> dict[str, Any]:
-    """Per backend and camera count: bare and pipeline frames/s (medians), their ratio,
-    whether every pipeline run was verified; the target; Claude per camera-hour."""
+    """Per backend and camera count: bare and pipeline frames/s (the fastest of the
+    repetitions; medians beside them), their ratio, whether every pipeline run was verified;
+    the target; Claude per camera-hour."""
     summary: dict[str, Any] = {}
     ratios: list[float] = []
     verified = True
     for backend, result in results.items():
         rows: dict[str, Any] = {}
         for cameras, runs in result["cameras"].items():
-            bare, pipeline = median_rate(runs["bare"]), median_rate(runs["pipeline"])
-            worker = median_rate(runs["bare_worker"])
+            bare, pipeline = best_rate(runs["bare"]), best_rate(runs["pipeline"])
+            worker = best_rate(runs["bare_worker"])
             ratio = round(pipeline / bare, 3) if bare else 0.0
             ok = all(run["ok"] for run in runs["pipeline"])
-            rows[cameras] = {"bare_frames_per_s": bare, "bare_worker_frames_per_s": worker,
-                             "pipeline_frames_per_s": pipeline, "pipeline_vs_bare": ratio,
-                             "pipeline_vs_bare_worker": round(pipeline / worker, 3) if worker
-                             else 0.0, "verified": ok}  # fmt: skip
+            rows[cameras] = {
+                "bare_frames_per_s": bare,
+                "bare_worker_frames_per_s": worker,
+                "pipeline_frames_per_s": pipeline,
+                "pipeline_vs_bare": ratio,
+                "pipeline_vs_bare_worker": round(pipeline / worker, 3) if worker else 0.0,
+                "verified": ok,
+                "median_bare_frames_per_s": median_rate(runs["bare"]),
+                "median_pipeline_frames_per_s": median_rate(runs["pipeline"]),
+            }
             ratios.append(ratio)
             verified = verified and ok
         summary[backend] = rows
@@ -55,7 +68,8 @@ def render(result: dict[str, Any], path: str) -> str:
         f"Last run: [`{path}`](../{path}), {at}, commit {commit[:7]}, "
         f"{machine.get('usable_cpus', '?')} cores, frames {p['frame_size']} JPEG "
         f"(~{p['jpeg_kib']} KiB), {p['frames_per_run']} frames per measurement, "
-        f"median of {p['repeat']}. Frames per second.",
+        f"the fastest of {p['repeat']} repetitions (medians in the results file). Frames per "
+        "second.",
         "",
         "| backend | cameras | bare loop | bare loop, worker thread | pipeline "
         "| pipeline / bare | pipeline / bare in worker |",
