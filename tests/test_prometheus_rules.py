@@ -1,7 +1,9 @@
 """The alert rules through Prometheus's own tool: `promtool check rules` on both copies
 (compose's rules file and the Kubernetes PrometheusRule), the two kept identical, and
 `promtool test rules` on deploy/prometheus/tests/ (each alert fires on the series it is meant
-for, and not on its neighbours). `.ci/run` installs promtool (Debian's `prometheus`)."""
+for, and not on its neighbours), and every Grafana dashboard query parsed as PromQL by
+`promtool check rules` (Grafana's variables filled in). `.ci/run` installs promtool (Debian's
+`prometheus`)."""
 
 from __future__ import annotations
 
