@@ -9,6 +9,7 @@ import pytest
 import redis.asyncio
 
 from vigil_runtime.rate_limit import Limit, RateLimiter
+from vigil_runtime.redis_client import open_redis
 
 
 class FakeClock:
@@ -29,7 +30,7 @@ def prefix() -> str:
 async def test_burst_from_two_clients_allows_exactly_the_limit(
     redis_client: redis.asyncio.Redis, redis_url: str, prefix: str
 ) -> None:
-    other = redis.asyncio.Redis.from_url(redis_url)
+    other = open_redis(redis_url)  # the services' client, beside the fixture's plain one
     try:
         limiters = [RateLimiter(redis_client, prefix), RateLimiter(other, prefix)]
         limits = [Limit("global:minute", 37, 60.0), Limit("camera:cam-1:minute", 50, 60.0)]

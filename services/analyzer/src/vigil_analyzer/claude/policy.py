@@ -54,11 +54,8 @@ def dhash(gray: np.ndarray) -> int:
     if gray.ndim == 3:
         gray = cv2.cvtColor(gray, cv2.COLOR_BGR2GRAY)
     small = cv2.resize(gray, (9, 8), interpolation=cv2.INTER_AREA).astype(np.int32)
-    bits = (small[:, :-1] > small[:, 1:]).flatten()
-    value = 0
-    for bit in bits:
-        value = (value << 1) | int(bit)
-    return value
+    bits = small[:, :-1] > small[:, 1:]
+    return int.from_bytes(np.packbits(bits).tobytes(), "big")
 
 
 def hamming(a: int, b: int) -> int:
