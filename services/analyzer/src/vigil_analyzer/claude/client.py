@@ -1,0 +1,171 @@
+"""The Claude client of the analyzer: one frame per call, or many per Message Batch.
+
+:meth:`ClaudeClient.analyze` sends the frame with the cached system prompt and forces the
+`record_scene_analysis` tool; the SDK retries 429/5xx/529 and connection failures twice,
+honouring ``retry-after``, within ``claude_timeout_s`` per attempt. What still fails raises
+:class:`ClaudeUnavailableError` (breaker-counted) or :class:`ClaudeRejectedError`; an answer
+that is not a valid analysis is a :class:`ClaudeReply` with ``analysis`` None.
+
+Batches: :meth:`submit_batch` sends the same requests under ``custom_id`` = a hash of the
+request key and remembers the mapping; :meth:`poll_batch` answers None until the batch has
+ended, then every result keyed by request key (an errored, canceled or expired request as a
+:class:`ClaudeUnavailableError`: errored by its error type, the others `timeout`). A batch
+this client did not submit (after a restart) is keyed by custom_id. :meth:`estimate_tokens`
+is an upper bound of a request's tokens, for budget reservations.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import anthropic
+from anthropic.types.messages import MessageBatchIndividualResponse
+
+from vigil_analyzer.claude.errors import (
+    ClaudeRejectedError,
+    ClaudeUnavailableError,
+    kind_of_error_type,
+    translated,
+)
+from vigil_analyzer.claude.image import MAX_LONG_EDGE, image_tokens, jpeg_size
+from vigil_analyzer.claude.models import AnalysisRequest, ClaudeReply, custom_id
+from vigil_analyzer.claude.prompt import SYSTEM_PROMPT, build_messages, request_text, system_blocks
+from vigil_analyzer.claude.reply import Pricing, parse_message
+from vigil_analyzer.claude.schema import SCENE_TOOL, TOOL_NAME
+from vigil_analyzer.settings import AnalyzerSettings
+
+__all__ = ["ClaudeClient", "ClaudeRejectedError", "ClaudeUnavailableError"]
+
+MAX_RETRIES: Final = 2
+TOOL_PROMPT_TOKENS: Final = 346
+"""The tool-use system prompt the API adds (Claude 4, the larger of auto and forced)."""
+CHARS_PER_TOKEN_BOUND: Final = 3
+
+
+@dataclass
+class _PendingBatch:
+    keys: dict[str, str]
+    started: float = field(default_factory=time.monotonic)
+
+
+def _elapsed_ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
+
+
+class ClaudeClient:
+    """Calls Claude for scene analyses (see the module docstring)."""
+
+    def __init__(
+        self, sdk: anthropic.AsyncAnthropic, *, model: str, max_tokens: int, pricing: Pricing
+    ) -> None:
+        self._sdk = sdk
+        self.model = model
+        self.max_tokens = max_tokens
+        self._pricing = pricing
+        self._batches: dict[str, _PendingBatch] = {}
+        fixed = len(SYSTEM_PROMPT) + len(json.dumps(SCENE_TOOL))
+        self._fixed_tokens = TOOL_PROMPT_TOKENS + math.ceil(fixed / CHARS_PER_TOKEN_BOUND)
+
+    @classmethod
+    def from_settings(cls, settings: AnalyzerSettings) -> ClaudeClient | None:
+        """A client from the settings; None without an API key (or with an empty one)."""
+        secret = settings.anthropic_api_key
+        key = secret.get_secret_value().strip() if secret is not None else ""
+        if not key:
+            return None
+        sdk = anthropic.AsyncAnthropic(
+            api_key=key,
+            base_url=settings.anthropic_base_url or None,
+            timeout=settings.claude_timeout_s,
+            max_retries=MAX_RETRIES,
+        )
+        pricing = Pricing(
+            settings.claude_input_price_per_mtok, settings.claude_output_price_per_mtok
+        )
+        return cls(
+            sdk, model=settings.claude_model, max_tokens=settings.claude_max_tokens, pricing=pricing
+        )
+
+    def _params(self, request: AnalysisRequest) -> dict[str, Any]:
+        try:
+            messages = build_messages(request)
+        except ValueError as exc:
+            raise ClaudeRejectedError("invalid_image", str(exc)) from exc
+        return {
+            "model": self.model,
+            "max_tokens": self.max_tokens,
+            "system": system_blocks(),
+            "tools": [SCENE_TOOL],
+            "tool_choice": {"type": "tool", "name": TOOL_NAME},
+            "messages": messages,
+        }
+
+    async def analyze(self, request: AnalysisRequest) -> ClaudeReply:
+        """Claude's analysis of one frame (raises Claude{Unavailable,Rejected}Error)."""
+        params = self._params(request)
+        started = time.monotonic()
+        with translated():
+            message = await self._sdk.messages.create(**params)
+        return parse_message(
+            message, duration_ms=_elapsed_ms(started), pricing=self._pricing, batch=False
+        )
+
+    async def submit_batch(self, requests: Sequence[AnalysisRequest]) -> str:
+        """Send these requests as one Message Batch; its id."""
+        keys = {custom_id(r.key): r.key for r in requests}
+        if not requests or len(keys) < len(requests):
+            raise ValueError("a batch needs at least one request and unique request keys")
+        items: Any = [{"custom_id": custom_id(r.key), "params": self._params(r)} for r in requests]
+        with translated():
+            batch = await self._sdk.messages.batches.create(requests=items)
+        self._batches[batch.id] = _PendingBatch(keys)
+        return batch.id
+
+    async def poll_batch(
+        self, batch_id: str
+    ) -> dict[str, ClaudeReply | ClaudeUnavailableError] | None:
+        """None while the batch runs; once ended, every result keyed by request key."""
+        with translated():
+            batch = await self._sdk.messages.batches.retrieve(batch_id)
+            if batch.processing_status != "ended":
+                return None
+            lines = [line async for line in await self._sdk.messages.batches.results(batch_id)]
+        pending = self._batches.pop(batch_id, None) or _PendingBatch({})
+        duration_ms = _elapsed_ms(pending.started) if pending.keys else 0
+        return {
+            pending.keys.get(line.custom_id, line.custom_id): self._result(line, duration_ms)
+            for line in lines
+        }
+
+    def _result(
+        self, line: MessageBatchIndividualResponse, duration_ms: int
+    ) -> ClaudeReply | ClaudeUnavailableError:
+        result = line.result
+        if result.type == "succeeded":
+            return parse_message(
+                result.message, duration_ms=duration_ms, pricing=self._pricing, batch=True
+            )
+        if result.type == "errored":
+            error = result.error.error
+            return ClaudeUnavailableError(kind_of_error_type(error.type), error.message)
+        return ClaudeUnavailableError("timeout", f"batch request {result.type}")
+
+    def estimate_tokens(self, request: AnalysisRequest) -> int:
+        """An upper bound of the request's tokens: image, text, system and tool, max_tokens."""
+        try:
+            width, height = jpeg_size(request.jpeg)
+        except ValueError:
+            width = height = MAX_LONG_EDGE
+        scale = min(1.0, MAX_LONG_EDGE / max(width, height, 1))
+        image = image_tokens(math.ceil(width * scale), math.ceil(height * scale))
+        text = math.ceil(len(request_text(request)) / CHARS_PER_TOKEN_BOUND)
+        return image + text + self._fixed_tokens + self.max_tokens
+
+    async def close(self) -> None:
+        """Close the SDK's HTTP connections."""
+        await self._sdk.close()
