@@ -3,12 +3,15 @@
 - ``vigil:claude:claimed:{frame key}``: a frame's claim (SET NX, a day): whoever sets it may
   ask Claude about the frame; a redelivered frame finds it and is skipped, so a frame is
   analysed at most once across redeliveries and replicas.
-- ``vigil:claude:rate:*``: the sliding-window limits (:class:`~vigil_runtime.rate_limit.RateLimiter`),
-  global and per camera, per minute and per hour.
-- ``vigil:claude:budget:*``: the daily token budget (:class:`~vigil_runtime.token_budget.TokenBudget`).
-- ``vigil:claude:memory:{camera}``: the camera's last summaries (:mod:`.memory`).
+- ``vigil:ratelimit:claude:calls:*``: the sliding-window limits
+  (:class:`~vigil_runtime.rate_limit.RateLimiter`), global and per camera, per minute and
+  per hour.
+- ``vigil:ratelimit:claude:tokens:*``: the daily token budget
+  (:class:`~vigil_runtime.token_budget.TokenBudget`).
+- ``vigil:camera:{id}:scene``: the camera's last summaries (:mod:`.memory`,
+  :func:`vigil_schema.streams.camera_scene_key`).
 - ``vigil:claude:questions``: hash camera → an operator's question (``vigil ask``), answered
-  on the camera's next analysed frame.
+  on the camera's next analysed frame (:data:`vigil_schema.streams.CLAUDE_QUESTIONS_KEY`).
 - ``vigil:claude:batches``: hash batch id → the submitted batch's requests (JSON), so any
   replica can collect a batch's results after the submitter died.
 
@@ -22,12 +25,13 @@ from datetime import datetime
 from typing import Final
 
 from vigil_runtime.rate_limit import Limit
+from vigil_schema.streams import CLAUDE_QUESTIONS_KEY, ratelimit_key
 
 CLAIM_PREFIX: Final = "vigil:claude:claimed:"
 CLAIM_TTL_S: Final = 24 * 3600
-RATE_PREFIX: Final = "vigil:claude:rate"
-BUDGET_PREFIX: Final = "vigil:claude:budget"
-QUESTIONS: Final = "vigil:claude:questions"
+RATE_PREFIX: Final = ratelimit_key("claude", "calls")
+BUDGET_PREFIX: Final = ratelimit_key("claude", "tokens")
+QUESTIONS: Final = CLAUDE_QUESTIONS_KEY
 BATCHES: Final = "vigil:claude:batches"
 BUDGET_NAME: Final = "claude"
 
