@@ -32,7 +32,8 @@ import redis.asyncio as aioredis
 from vigil_analyzer.claude import metrics
 from vigil_analyzer.claude.admitted import Admitted
 from vigil_analyzer.claude.batches import BatchQueue
-from vigil_analyzer.claude.client import ClaudeClient, ClaudeRejectedError, ClaudeUnavailableError
+from vigil_analyzer.claude.client import ClaudeClient
+from vigil_analyzer.claude.errors import ClaudeRejectedError, ClaudeUnavailableError
 from vigil_analyzer.claude.framing import build_request
 from vigil_analyzer.claude.gates import Gates
 from vigil_analyzer.claude.keys import BUDGET_NAME, BUDGET_PREFIX, RATE_PREFIX
@@ -127,6 +128,19 @@ class ClaudeAnalyst:
     def forget(self, camera_id: str) -> None:
         """The camera moved to another replica."""
         self._policy.forget(camera_id)
+
+    async def idle(self) -> None:
+        """Wait until every queued frame has been handled (sent, batched or skipped)."""
+        await self._queue.join()
+
+    async def collect_batches(self) -> int:
+        """Collect every ended batch now (the periodic task does it every poll period)."""
+        return 0 if self._batches is None else await self._batches.collect()
+
+    async def submit_batch(self) -> None:
+        """Submit the waiting routine requests now."""
+        if self._batches is not None:
+            await self._batches.submit()
 
     # -- lifecycle --------------------------------------------------------------------
 

@@ -25,7 +25,8 @@ import orjson
 import redis.asyncio as aioredis
 
 from vigil_analyzer.claude.admitted import Admitted
-from vigil_analyzer.claude.client import ClaudeClient, ClaudeRejectedError, ClaudeUnavailableError
+from vigil_analyzer.claude.client import ClaudeClient
+from vigil_analyzer.claude.errors import ClaudeRejectedError, ClaudeUnavailableError
 from vigil_analyzer.claude.keys import BATCHES
 from vigil_analyzer.claude.models import ClaudeReply
 from vigil_runtime.logging import get_logger
@@ -126,7 +127,7 @@ class BatchQueue:
         for key, item in items.items():
             outcome = results.get(key)
             if outcome is None:
-                outcome = ClaudeUnavailableError(f"batch {batch_id} returned no result")
+                outcome = ClaudeUnavailableError("server", f"batch {batch_id} returned no result")
             await self._finish(item, outcome)
         await self._redis.hdel(BATCHES, batch_id)
         return len(items)

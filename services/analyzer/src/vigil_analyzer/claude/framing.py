@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from vigil_analyzer.claude.keys import frame_key
-from vigil_analyzer.claude.models import AnalysisRequest
+from vigil_analyzer.claude.models import AnalysisRequest, request_key
 from vigil_analyzer.claude.policy import Selection
 from vigil_analyzer.pipeline import AnalysedFrame
 from vigil_analyzer.tracking import TrackedObject
@@ -50,7 +49,7 @@ def build_request(
     """The request about ``frame`` for this selection."""
     incoming = frame.frame
     return AnalysisRequest(
-        key=frame_key(incoming.camera_id, incoming.frame_number, incoming.ts),
+        key=request_key(incoming.camera_id, incoming.frame_number, incoming.ts),
         camera_id=incoming.camera_id,
         jpeg=incoming.jpeg,
         request_type=selection.request_type,

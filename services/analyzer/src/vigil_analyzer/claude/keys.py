@@ -15,13 +15,12 @@
 - ``vigil:claude:batches``: hash batch id → the submitted batch's requests (JSON), so any
   replica can collect a batch's results after the submitter died.
 
-A frame's key is ``{camera_id}:{frame_number}:{ts in epoch ms}``, the claude_analyses dedup
-key (camera_id, frame_number, ts) as one string.
+A frame's key (:func:`~.models.request_key`) is ``{camera_id}:{frame_number}:{ts in epoch
+ms}``, the claude_analyses dedup key (camera_id, frame_number, ts) as one string.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Final
 
 from vigil_runtime.rate_limit import Limit
@@ -34,11 +33,6 @@ BUDGET_PREFIX: Final = ratelimit_key("claude", "tokens")
 QUESTIONS: Final = CLAUDE_QUESTIONS_KEY
 BATCHES: Final = "vigil:claude:batches"
 BUDGET_NAME: Final = "claude"
-
-
-def frame_key(camera_id: str, frame_number: int, ts: datetime) -> str:
-    """The frame's analysis key (see the module docstring)."""
-    return f"{camera_id}:{frame_number}:{round(ts.timestamp() * 1000)}"
 
 
 def claim_key(key: str) -> str:

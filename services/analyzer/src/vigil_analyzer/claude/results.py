@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 import redis.asyncio as aioredis
 
 from vigil_analyzer.claude import metrics
 from vigil_analyzer.claude.admitted import Admitted
 from vigil_analyzer.claude.alerts import claude_candidate
-from vigil_analyzer.claude.client import ClaudeRejectedError, ClaudeUnavailableError
+from vigil_analyzer.claude.errors import ClaudeRejectedError, ClaudeUnavailableError
 from vigil_analyzer.claude.memory import SceneMemory
 from vigil_analyzer.claude.models import ClaudeReply
 from vigil_analyzer.claude.rows import analysis_row, error_row
@@ -84,7 +84,7 @@ class Results:
             metrics.ERRORS.labels("invalid_answer").inc()
             self._warn.warning("claude answer invalid", key="invalid", error=reply.error,
                                camera_id=item.request.camera_id)  # fmt: skip
-            await self._store.insert(self._error_row(item, reply.error or "invalid", reply))
+            await self._store.insert(analysis_row(item.request, reply, created_at=self._clock()))
             return
         if not await self._store.insert(analysis_row(item.request, reply, created_at=self._clock())):
             return  # stored before (a redelivered result): remembered and alerted then
@@ -106,11 +106,9 @@ class Results:
         metrics.ERRORS.labels(kind).inc()
         self._warn.warning("claude call failed", key=f"fail:{kind}", kind=kind, error=str(exc),
                            camera_id=item.request.camera_id)  # fmt: skip
-        await self._store.insert(self._error_row(item, f"{kind}: {exc}", None))
-
-    def _error_row(self, item: Admitted, error: str, reply: ClaudeReply | None) -> tuple[Any, ...]:
-        return error_row(item.request, error, model=reply.model if reply else self._model,
-                         created_at=self._clock(), reply=reply)  # fmt: skip
+        row = error_row(item.request, str(exc), model=self._model, created_at=self._clock(),
+                        response={"kind": kind})  # fmt: skip
+        await self._store.insert(row)
 
 
 def _count_reply(reply: ClaudeReply, mode: Mode) -> None:
