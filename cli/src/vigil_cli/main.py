@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from vigil_cli.commands import cameras, demo, migrate, rejects, stack, status
+from vigil_cli.commands import ask, cameras, demo, migrate, rejects, stack, status
 
 
 @click.group()
@@ -19,6 +19,7 @@ cli.add_command(cameras.group)
 cli.add_command(status.command)
 cli.add_command(rejects.group)
 cli.add_command(demo.command)
+cli.add_command(ask.command)
 
 
 def main() -> None:

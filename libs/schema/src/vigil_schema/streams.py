@@ -147,6 +147,9 @@ ACTIVE_CAMERAS_KEY: Final = "vigil:cameras:active"
 """Set of the ids of cameras currently online."""
 RATELIMIT_PREFIX: Final = "vigil:ratelimit:"
 """Prefix of rate-limit and token-budget counters (e.g. ``vigil:ratelimit:claude:tokens``)."""
+CLAUDE_QUESTIONS_KEY: Final = "vigil:claude:questions"
+"""Hash camera id → an operator's question for Claude (``vigil ask``), answered by the
+analyzer on the camera's next analysed frame."""
 SERVICE_KEY_PREFIX: Final = "vigil:service:"
 """Prefix of the service heartbeat hashes (:func:`service_key`); ``vigil status`` scans it."""
 

@@ -51,6 +51,8 @@ class IncomingFrame:
     entry_id: bytes
     message: FrameMessage
     jpeg: bytes
+    small: Gray | None = None
+    """The reduced grayscale decode, once the motion gate made it."""
 
     @property
     def camera_id(self) -> str:

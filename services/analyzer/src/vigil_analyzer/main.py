@@ -3,8 +3,8 @@
 Wiring only (docs/analyzer.md): the detector backend chosen by configuration, the zone
 registry, the COPY writers and stream producer (:mod:`vigil_analyzer.outputs`), the detection
 pipeline (:mod:`vigil_analyzer.pipeline`) as the handler of a consumer of group ``analyzer``,
-and the Claude analyst beside it, inside the runtime's service runner (ops endpoints,
-heartbeat, SIGTERM).
+and the Claude analyst (:mod:`vigil_analyzer.claude.analyst`) as the pipeline's observer,
+inside the runtime's service runner (ops endpoints, heartbeat, SIGTERM).
 
 Replicas split the cameras, not the frames: every replica is a member of the group
 (:class:`vigil_runtime.membership.GroupMembership`) and the consumer routes each frame entry
@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import cast
+from typing import Any, cast
 
 import orjson
+import redis.asyncio as aioredis
 
 from vigil_analyzer.camera_zones import ZoneRegistry
+from vigil_analyzer.claude.analyst import ClaudeAnalyst
+from vigil_analyzer.claude.client import ClaudeClient
 from vigil_analyzer.detectors import load_detector
 from vigil_analyzer.outputs import Outputs
 from vigil_analyzer.pipeline import GROUP, FramePipeline
@@ -68,8 +71,9 @@ async def body(ctx: ServiceContext) -> None:
         membership = GroupMembership(deps.redis, FRAMES, GROUP, consumer_name,
                                      ttl_s=settings.membership_ttl_s)  # fmt: skip
         await membership.start()
+        analyst = _analyst(ctx, deps.redis, deps.pool, settings)
         pipeline = FramePipeline(
-            detector, zones, outputs, deps.redis, settings,
+            detector, zones, outputs, deps.redis, settings, observer=analyst,
             owns=lambda camera: membership.owner(camera) == consumer_name,
         )  # fmt: skip
         consumer = StreamConsumer(
@@ -86,7 +90,25 @@ async def body(ctx: ServiceContext) -> None:
             with contextlib.suppress(TimeoutError):
                 await outputs.close(_STOP_TIMEOUT_S)
             pipeline.close()
+            await analyst.stop()
             await zones.close()
+
+
+def _analyst(
+    ctx: ServiceContext, redis: aioredis.Redis, pool: Any, settings: AnalyzerSettings
+) -> ClaudeAnalyst:
+    """The Claude analyst, started; without an API key it only counts what it would send."""
+    client = ClaudeClient.from_settings(settings)
+    if client is None:
+        ctx.log.warning("no Anthropic API key (ANTHROPIC_API_KEY): Claude analyses are "
+                        "skipped and counted; detection goes on")  # fmt: skip
+    else:
+        ctx.log.info("claude analyst", model=settings.claude_model,
+                     base_url=settings.anthropic_base_url or "default",
+                     daily_token_budget=settings.claude_daily_token_budget)  # fmt: skip
+    analyst = ClaudeAnalyst(redis, pool, settings, client)
+    analyst.start()
+    return analyst
 
 
 def _writers_check(outputs: Outputs) -> CheckFn:

@@ -82,12 +82,17 @@ class AnalysedFrame:
     zones: ZoneUpdate
     new_tracks: list[TrackedObject] = field(default_factory=list)
     site: str | None = None
+    zone_counts: dict[str, int] = field(default_factory=dict)
+    """Zone name → the objects it counts on this frame."""
 
 
 class FrameObserver(Protocol):
     """Receives every analysed frame after its batch is committed; must not block."""
 
     def observe(self, frame: AnalysedFrame) -> None: ...
+
+    def forget(self, camera_id: str) -> None:
+        """The camera moved to another replica."""
 
 
 @dataclass(slots=True)
@@ -207,6 +212,7 @@ class FramePipeline:
         except BadFrame as exc:
             await self._dead_letter(entry, exc)
             return False
+        frame.small = gray
         decision = self._sampler.decide(camera_id, frame.ts, gray, now=now,
                                         tracked_present=camera.tracker.tracked_present)  # fmt: skip
         size = _frame_size(frame, gray.shape)
@@ -274,10 +280,11 @@ class FramePipeline:
                                               inference_ms=inference_ms))  # fmt: skip
         new_tracks = self._new_tracks(camera_id, objects, update.forgotten)
         self._candidates(camera, frame, zones, new_tracks, out)
-        camera.record(ts, len(objects), _zone_counts(camera, objects, zones))
+        counts = _zone_counts(camera, objects, zones)
+        camera.record(ts, len(objects), counts)
         for entry in zones.entries:
             metrics.ZONE_ENTRIES.labels(camera_id, entry.zone_id).inc()
-        return AnalysedFrame(frame, result.size, objects, zones, new_tracks, camera.site)
+        return AnalysedFrame(frame, result.size, objects, zones, new_tracks, camera.site, counts)
 
     def _new_tracks(
         self, camera_id: str, objects: Sequence[TrackedObject], forgotten: Sequence[int]
@@ -344,6 +351,8 @@ class FramePipeline:
         self._sampler.forget(camera_id)
         self._scheduler.forget(camera_id)
         metrics.forget_camera(camera_id)
+        if self._observer is not None:
+            self._observer.forget(camera_id)
         metrics.CAMERAS_OWNED.set(len(self._cameras))
 
     def close(self) -> None:

@@ -93,5 +93,15 @@ class AnalyzerSettings(VigilSettings):
     claude_breaker_reset_s: float = Field(default=30.0, gt=0)
     claude_queue: int = Field(default=64, ge=1)
     """Frames waiting for Claude; beyond this the selection is skipped and counted."""
+    claude_workers: int = Field(default=2, ge=1, le=32)
+    """Claude requests in flight at once from this replica."""
+    claude_batch_size: int = Field(default=16, ge=1, le=10_000)
+    """A routine batch is submitted when it holds this many requests ..."""
+    claude_batch_wait_s: float = Field(default=60.0, gt=0)
+    """... or when its oldest request has waited this long."""
+    claude_batch_poll_s: float = Field(default=30.0, gt=0)
+    """How often submitted batches are polled for their results."""
+    claude_questions_poll_s: float = Field(default=2.0, gt=0)
+    """How often operators' questions (``vigil ask``) are read from Redis."""
     claude_input_price_per_mtok: float = Field(default=3.0, ge=0)
     claude_output_price_per_mtok: float = Field(default=15.0, ge=0)
