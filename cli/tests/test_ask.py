@@ -37,7 +37,8 @@ def test_a_question_is_queued_for_the_camera_and_audited(
     assert details == {"question": "Is the bay door open?"}
 
     unknown = invoke(env, "ask", "cam-nope", "Anyone there?")
-    assert unknown.exit_code == 1 and "no camera 'cam-nope'" in unknown.output
+    assert unknown.exit_code == 1
+    assert "no camera 'cam-nope'" in unknown.output
     empty = invoke(env, "ask", "cam-q", "   ")
     assert empty.exit_code == 2
     assert client.hkeys(CLAUDE_QUESTIONS_KEY) == [b"cam-q"]

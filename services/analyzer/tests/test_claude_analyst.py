@@ -58,6 +58,10 @@ def counter(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
+def breaker_state(analyst: ClaudeAnalyst) -> str:
+    return analyst.breaker.state
+
+
 def skipped(reason: str) -> float:
     return counter("vigil_analyzer_claude_skipped_total", reason=reason)
 
@@ -120,10 +124,14 @@ async def test_a_scene_is_analysed_stored_and_remembered(
     analyst.observe(analysed("cam-a", 1))
     await analyst.idle()
     (row,) = await rows(pg_pool_as)
-    assert row["camera_id"] == "cam-a" and row["frame_number"] == 1 and row["ts"] == T0 + timedelta(seconds=1)
+    assert (row["camera_id"], row["frame_number"]) == ("cam-a", 1)
+    assert row["ts"] == T0 + timedelta(seconds=1)
     assert row["request_type"] == "scene_description"
-    assert row["primary_insight"] and row["input_tokens"] > 0 and row["output_tokens"] > 0
-    assert row["model"] and row["duration_ms"] is not None
+    assert row["primary_insight"]
+    assert row["input_tokens"] > 0
+    assert row["output_tokens"] > 0
+    assert row["model"]
+    assert row["duration_ms"] is not None
     (request,) = fake.requests(MESSAGES)
     assert request["status"] == 200
     memory: Any = await redis_client.lrange("vigil:camera:cam-a:scene", 0, -1)
@@ -178,8 +186,9 @@ async def test_429_then_success_is_retried(
     await analyst.idle()
     assert [r["status"] for r in fake.requests(MESSAGES)] == [429, 200]
     (row,) = await rows(pg_pool_as)
-    assert row["primary_insight"] and "error" not in row["response"]
-    assert analyst.breaker.state == "closed"
+    assert row["primary_insight"]
+    assert "error" not in row["response"]
+    assert breaker_state(analyst) == "closed"
 
 
 async def test_a_529_storm_opens_the_breaker_and_it_closes_later(
@@ -190,7 +199,7 @@ async def test_a_529_storm_opens_the_breaker_and_it_closes_later(
     for number in (1, 2):
         analyst.observe(analysed(f"cam-{number}", number))
         await analyst.idle()
-    assert analyst.breaker.state == "open"
+    assert breaker_state(analyst) == "open"
     before = skipped("breaker_open")
     analyst.observe(analysed("cam-3", 3))
     await analyst.idle()
@@ -199,11 +208,12 @@ async def test_a_529_storm_opens_the_breaker_and_it_closes_later(
     await asyncio.sleep(0.6)
     analyst.observe(analysed("cam-4", 4))  # the half-open probe succeeds
     await analyst.idle()
-    assert analyst.breaker.state == "closed"
+    assert breaker_state(analyst) == "closed"
     stored = {r["camera_id"]: r for r in await rows(pg_pool_as)}
     assert set(stored) == {"cam-1", "cam-2", "cam-4"}
     assert "overloaded" in stored["cam-1"]["response"]["error"]
-    assert not stored["cam-1"]["should_alert"] and stored["cam-4"]["primary_insight"]
+    assert not stored["cam-1"]["should_alert"]
+    assert stored["cam-4"]["primary_insight"]
 
 
 async def test_a_malformed_answer_is_stored_as_an_error_and_never_alerts(
@@ -215,8 +225,10 @@ async def test_a_malformed_answer_is_stored_as_an_error_and_never_alerts(
     analyst.observe(analysed("cam-a", 1, new_person=5))
     await analyst.idle()
     (row,) = await rows(pg_pool_as)
-    assert row["response"]["error"] and row["primary_insight"] is None
-    assert row["should_alert"] is False and row["risk_level"] == "none"
+    assert row["response"]["error"]
+    assert row["primary_insight"] is None
+    assert row["should_alert"] is False
+    assert row["risk_level"] == "none"
     assert await alerts(redis_client) == []
 
 
@@ -234,7 +246,7 @@ async def test_should_alert_raises_a_candidate_capped_at_the_configured_severity
     analyst.observe(analysed("cam-a", 1, new_person=3))
     await analyst.idle()
     (candidate,) = await alerts(redis_client)
-    assert candidate.alertname == "claude_alert" and candidate.camera_id == "cam-a"
+    assert (candidate.alertname, candidate.camera_id) == ("claude_alert", "cam-a")
     assert candidate.severity == "warning"
     assert candidate.labels == {"request_type": "anomaly_detection", "site": "hq"}
     assert candidate.annotations["summary"].startswith("IGNORE PREVIOUS")
@@ -249,7 +261,8 @@ async def test_without_a_key_the_analyst_counts_skips_and_sends_nothing(
         analyst.observe(analysed(f"cam-{number}", number))
     await analyst.idle()
     assert skipped("no_key") - before == 3
-    assert fake.requests() == [] and await rows(pg_pool_as) == []
+    assert fake.requests() == []
+    assert await rows(pg_pool_as) == []
 
 
 async def test_a_redelivered_frame_is_analysed_once_across_replicas(

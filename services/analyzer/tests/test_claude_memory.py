@@ -17,5 +17,5 @@ async def test_recall_gives_the_newest_summaries_first_up_to_size(
     await memory.remember("cam-2", "elsewhere")
     assert await memory.recall("cam-1") == ["summary 4", "summary 3", "summary 2"]
     assert await memory.recall("cam-2") == ["elsewhere"]
-    assert await redis_client.llen("vigil:claude:memory:cam-1") == 3
-    assert 0 < await redis_client.ttl("vigil:claude:memory:cam-1") <= 600
+    assert await redis_client.llen("vigil:camera:cam-1:scene") == 3
+    assert 0 < await redis_client.ttl("vigil:camera:cam-1:scene") <= 600

@@ -12,9 +12,10 @@ members) in all of them or in none. Redis runs a script atomically, so the limit
 however many replicas call at once: in any window at most `limit` acquisitions pass. A key
 expires one window after its newest entry.
 
-Times come from `clock` (the replicas' wall clocks, which should agree to well under a
-window: NTP); tests pass a fake one. When a limit is full the decision names its scope (the
-first full one, in the order given) and `retry_after_s`, how long until enough of its
+Times come from the Redis server's clock (`TIME` inside the script), so replicas whose own
+clocks disagree still share one window; tests pass a fake `clock` instead. When a limit is
+full the decision names its scope (the first full one, in the order given) and
+`retry_after_s`, how long until enough of its
 entries leave the window for this cost to fit. A cost above a limit can never fit; its
 `retry_after_s` is then that limit's window (try again much later, if at all). `limit` 0
 allows nothing.
@@ -22,7 +23,6 @@ allows nothing.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,6 +36,10 @@ __all__ = ["Limit", "RateDecision", "RateLimiter"]
 # Returns {0} when allowed, {i, "retry_after"} for the first full limit (1-based).
 _ACQUIRE_LUA: Final = """
 local now = tonumber(ARGV[1])
+if now < 0 then  -- no clock given: the Redis server's, one clock for every replica
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
 local cost = tonumber(ARGV[2])
 for i, key in ipairs(KEYS) do
   local limit = tonumber(ARGV[2 + 2 * i])
@@ -89,7 +93,11 @@ class RateLimiter:
     """Sliding-window limits in Redis under `prefix` (see the module docstring)."""
 
     def __init__(
-        self, redis: aioredis.Redis, prefix: str, *, clock: Callable[[], float] = time.time
+        self,
+        redis: aioredis.Redis,
+        prefix: str,
+        *,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self._prefix = prefix
         self._clock = clock
@@ -105,7 +113,8 @@ class RateLimiter:
             raise ValueError(f"cost must be >= 0, got {cost}")
         if not limits:
             return ALLOWED
-        args: list[str | int] = [repr(float(self._clock())), cost, uuid.uuid4().hex]
+        now = -1.0 if self._clock is None else float(self._clock())
+        args: list[str | int] = [repr(now), cost, uuid.uuid4().hex]
         for limit in limits:
             if limit.limit < 0 or limit.window_s <= 0:
                 raise ValueError(f"invalid limit {limit}")

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 
 from vigil_runtime.settings import VigilSettings
 from vigil_schema.enums import AlertSeverity
@@ -84,7 +85,10 @@ class AnalyzerSettings(VigilSettings):
     """Perceptual-hash (64-bit dHash) distance from the last analysed frame that counts as
     a scene change."""
     claude_alert_hours: str = "22:00-06:00"
-    """Local hours in which a zone entry of a class of interest is sent to Claude."""
+    """Hours (in ``claude_alert_tz``) in which a zone entry of a class of interest is sent to
+    Claude."""
+    claude_alert_tz: str = "UTC"
+    """IANA time zone of ``claude_alert_hours``, e.g. ``Europe/Berlin``."""
     claude_severity_cap: AlertSeverity = AlertSeverity.WARNING
     """Claude can never raise an alert above this (an image can carry a prompt injection)."""
     claude_use_batches: bool = True
@@ -105,3 +109,14 @@ class AnalyzerSettings(VigilSettings):
     """How often operators' questions (``vigil ask``) are read from Redis."""
     claude_input_price_per_mtok: float = Field(default=3.0, ge=0)
     claude_output_price_per_mtok: float = Field(default=15.0, ge=0)
+
+    @field_validator("claude_alert_tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (an IANA name, e.g. Europe/Berlin)"
+            ) from None
+        return value

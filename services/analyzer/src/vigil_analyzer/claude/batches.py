@@ -18,7 +18,7 @@ A failed submission (the API unavailable) finishes every request of the batch as
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Final
 
 import orjson
@@ -28,7 +28,7 @@ from vigil_analyzer.claude.admitted import Admitted
 from vigil_analyzer.claude.client import ClaudeClient
 from vigil_analyzer.claude.errors import ClaudeRejectedError, ClaudeUnavailableError
 from vigil_analyzer.claude.keys import BATCHES
-from vigil_analyzer.claude.models import ClaudeReply
+from vigil_analyzer.claude.models import ClaudeReply, custom_id
 from vigil_runtime.logging import get_logger
 
 _log = get_logger(__name__)
@@ -114,6 +114,7 @@ class BatchQueue:
             return 0
         items = {item.request.key: item
                  for item in map(Admitted.from_json, orjson.loads(record))}  # fmt: skip
+        results: Mapping[str, Outcome] | None
         try:
             results = await self._client.poll_batch(batch_id)
         except ClaudeUnavailableError as exc:
@@ -125,7 +126,7 @@ class BatchQueue:
         if results is None:
             return 0
         for key, item in items.items():
-            outcome = results.get(key)
+            outcome = results.get(key) or results.get(custom_id(key))  # another submitter's
             if outcome is None:
                 outcome = ClaudeUnavailableError("server", f"batch {batch_id} returned no result")
             await self._finish(item, outcome)

@@ -1,6 +1,7 @@
 """`SceneMemory`: each camera's last few Claude summaries, as context for the next call.
 
-One Redis list per camera, `vigil:claude:memory:{camera_id}`, newest first: `remember`
+One Redis list per camera, `vigil:camera:{id}:scene` (the schema's `camera_scene_key`),
+newest first: `remember`
 pushes a summary, trims the list to `size` and renews its TTL (`ttl_s`, so a camera quiet
 for a day starts afresh) in one MULTI; `recall` reads it, newest first. Shared by the
 replicas, so a camera that moves to another replica keeps its memory.
@@ -8,13 +9,11 @@ replicas, so a camera that moves to another replica keeps its memory.
 
 from __future__ import annotations
 
-from typing import Final
-
 import redis.asyncio as aioredis
 
-__all__ = ["KEY_PREFIX", "SceneMemory"]
+from vigil_schema.streams import camera_scene_key
 
-KEY_PREFIX: Final = "vigil:claude:memory:"
+__all__ = ["SceneMemory"]
 
 
 class SceneMemory:
@@ -30,7 +29,7 @@ class SceneMemory:
     @staticmethod
     def key(camera_id: str) -> str:
         """The Redis list of `camera_id`'s summaries."""
-        return KEY_PREFIX + camera_id
+        return camera_scene_key(camera_id)
 
     async def recall(self, camera_id: str) -> list[str]:
         """The camera's remembered summaries, newest first."""

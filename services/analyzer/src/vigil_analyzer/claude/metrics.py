@@ -49,3 +49,7 @@ SELECTED: Final = Counter(
     "Frames selected for Claude, by reason (manual, new_track, zone_entry, scene_change)",
     ["reason"],
 )
+DAILY_BUDGET: Final = Gauge(
+    "vigil_analyzer_claude_daily_budget_tokens",
+    "The configured daily token budget for Claude (claude_daily_token_budget)",
+)

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, tzinfo
 from typing import TYPE_CHECKING, Literal
+from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
@@ -136,11 +137,12 @@ class SelectionPolicy:
 
     @classmethod
     def from_settings(cls, settings: AnalyzerSettings) -> SelectionPolicy:
-        """The policy the analyzer's settings describe (alert hours in UTC)."""
+        """The policy the analyzer's settings describe (alert hours in ``claude_alert_tz``)."""
         return cls(
             classes_of_interest=settings.classes_of_interest,
             scene_change_distance=settings.claude_scene_change_distance,
             alert_hours=settings.claude_alert_hours,
+            tz=ZoneInfo(settings.claude_alert_tz),
         )
 
     def select(self, facts: FrameFacts) -> Selection | None:

@@ -86,7 +86,9 @@ class Results:
                                camera_id=item.request.camera_id)  # fmt: skip
             await self._store.insert(analysis_row(item.request, reply, created_at=self._clock()))
             return
-        if not await self._store.insert(analysis_row(item.request, reply, created_at=self._clock())):
+        if not await self._store.insert(
+            analysis_row(item.request, reply, created_at=self._clock())
+        ):
             return  # stored before (a redelivered result): remembered and alerted then
         await self._memory.remember(item.request.camera_id, analysis.primary_insight)
         if analysis.should_alert:
