@@ -63,8 +63,13 @@ def test_demo_once_brings_everything_up_and_down(tmp_path: Path) -> None:
     logins = ", ".join(sorted(f"vigil_{name}_login" for name in SERVICES))
     assert f"connected to PostgreSQL as: {logins}\n" in out
     _assert_cameras_live(out, 4)
-    analysed = re.search(r"^analyzer: detections rows (\d+) from (\d+) cameras", out, re.M)
+    pattern = (
+        r"^analyzer: detections rows (\d+) from (\d+) cameras, "
+        r"occupancy_events rows (\d+), claude_analyses rows (\d+)$"
+    )
+    analysed = re.search(pattern, out, re.M)
     assert analysed, out
+    assert int(analysed[4]) > 0, out  # the fake Anthropic API answered the analyzer
     for index in range(1, 5):  # every camera's frames analysed: its analyzer columns are filled
         row = re.search(rf"^demo-cam-{index:03d} .* ([\d.]+) +(\d+) +left=\d+ right=\d+$", out,
                         re.M)  # fmt: skip

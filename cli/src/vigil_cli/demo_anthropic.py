@@ -35,8 +35,10 @@ class FakeAnthropic:
     log_path: Path
 
     def env(self) -> dict[str, str]:
-        """What the analyzer needs to use it."""
-        return {"ANTHROPIC_BASE_URL": self.base_url, "ANTHROPIC_API_KEY": DEMO_API_KEY}
+        """What the analyzer needs to use it; routine batches go out and come back within
+        seconds, so the demo shows analyses soon (production waits a minute)."""
+        return {"ANTHROPIC_BASE_URL": self.base_url, "ANTHROPIC_API_KEY": DEMO_API_KEY,
+                "VIGIL_CLAUDE_BATCH_WAIT_S": "5", "VIGIL_CLAUDE_BATCH_POLL_S": "2"}  # fmt: skip
 
     def log_tail(self, lines: int = 15) -> str:
         return log_tail(self.log_path, lines)

@@ -177,30 +177,37 @@ def wait_for_events(
 ANALYSIS_SQL: Final = """
 SELECT (SELECT count(*) FROM detections WHERE camera_id = ANY(%(ids)s)),
        (SELECT count(DISTINCT camera_id) FROM detections WHERE camera_id = ANY(%(ids)s)),
-       (SELECT count(*) FROM occupancy_events WHERE camera_id = ANY(%(ids)s))
+       (SELECT count(*) FROM occupancy_events WHERE camera_id = ANY(%(ids)s)),
+       (SELECT count(*) FROM claude_analyses WHERE camera_id = ANY(%(ids)s))
 """
+
+
+def _state(camera_id: str) -> str:
+    return f"vigil:camera:{camera_id}:state"
 
 
 def wait_for_analysis(
     redis_url: str, database_url: str, camera_ids: list[str], stop: threading.Event,
     *, timeout_s: float,
-) -> tuple[list[str], tuple[int, int, int]]:  # fmt: skip
+) -> tuple[list[str], tuple[int, ...]]:  # fmt: skip
     """Poll until the analyzer has analysed a frame of every camera (its ``analyzer_at``
-    state field), or `stop`/`timeout_s`; the cameras still waiting, and (detections rows,
-    cameras with detections, occupancy rows)."""
+    state field) and stored a Claude analysis, or `stop`/`timeout_s`; the cameras still
+    waiting, and (detections rows, cameras with detections, occupancy rows, claude_analyses
+    rows)."""
     import redis
 
     deadline = time.monotonic() + timeout_s
     client = redis.Redis.from_url(redis_url)
     try:
-        while True:
-            waiting = [c for c in camera_ids
-                       if not client.hget(f"vigil:camera:{c}:state", "analyzer_at")]  # fmt: skip
-            if not waiting or time.monotonic() >= deadline or stop.wait(0.5):
-                break
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            while True:
+                waiting = [c for c in camera_ids if not client.hget(_state(c), "analyzer_at")]
+                row = conn.execute(ANALYSIS_SQL, {"ids": camera_ids}).fetchone()
+                counts = (0, 0, 0, 0) if row is None else tuple(int(n) for n in row)
+                if not waiting and counts[3] > 0:
+                    break
+                if time.monotonic() >= deadline or stop.wait(0.5):
+                    break
     finally:
         client.close()
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        row = conn.execute(ANALYSIS_SQL, {"ids": camera_ids}).fetchone()
-    counts = (0, 0, 0) if row is None else (int(row[0]), int(row[1]), int(row[2]))
     return waiting, counts

@@ -283,12 +283,12 @@ def _frames_analysed(
     say what it stored; False, and why, if some camera's frames were not analysed."""
     if info.env().get("VIGIL_MQTT_PROTOCOL", "v5") != "v5":
         return True  # MQTT 3.1.1 carries no frames: nothing to analyse
-    waiting, (detections, cameras, occupancy) = wait_for_analysis(
+    waiting, (detections, cameras, occupancy, analyses) = wait_for_analysis(
         settings.redis_url, settings.database_url, demo_camera_ids(count), stop,
         timeout_s=ANALYSIS_TIMEOUT_S,
     )  # fmt: skip
     click.echo(f"analyzer: detections rows {detections} from {cameras} cameras, "
-               f"occupancy_events rows {occupancy}")  # fmt: skip
+               f"occupancy_events rows {occupancy}, claude_analyses rows {analyses}")  # fmt: skip
     if waiting and not stop.is_set():
         click.echo(f"error: no frame analysed for {', '.join(waiting)}", err=True)
     return not waiting
