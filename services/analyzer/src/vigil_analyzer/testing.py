@@ -25,7 +25,7 @@ import numpy.typing as npt
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-__all__ = ["DEFAULT_BOXES", "PlantedBox", "build_yolo_onnx"]
+__all__ = ["BUS_MEAN_CAR", "BUS_PLANTED", "DEFAULT_BOXES", "PlantedBox", "build_yolo_onnx"]
 
 OPSET = 17
 
@@ -47,6 +47,18 @@ DEFAULT_BOXES = (
     PlantedBox(480, 320, 192, 96, class_id=2, score=0.8),  # a car, right of centre
 )
 """Two boxes for a 640 px input: a person on the left half, a car on the right half."""
+
+BUS_PLANTED = (
+    PlantedBox(150, 320, 60, 200, class_id=0, score=0.92),
+    PlantedBox(250, 330, 60, 200, class_id=0, score=0.88),
+    PlantedBox(450, 330, 60, 200, class_id=0, score=0.85),
+    PlantedBox(340, 250, 400, 200, class_id=5, score=0.8),
+)
+"""Input pixels (640): bus.jpg (810×1080) spans x 80..560 there, scaled by 640/1080. So the
+persons' centres fall at x 0.146, 0.354 (left half) and 0.771 (right half) of the frame,
+the bus's at 0.542."""
+BUS_MEAN_CAR = PlantedBox(320, 560, 100, 60, class_id=2)
+"""Plus a car scored by the frame's mean brightness: each frame of a batch has its own."""
 
 
 def _columns(boxes: Sequence[PlantedBox], classes: int) -> npt.NDArray[np.float32]:
