@@ -122,6 +122,7 @@ def _frames() -> list[Image]:
         np.full((1, 3001, 3), 250, np.uint8),
         np.full((480, 640, 3), 200, np.uint8),
         WIDE,
+        np.full((200, 200, 3), 230, np.uint8),
     ]
 
 
@@ -130,7 +131,7 @@ def test_a_batch_gives_the_boxes_of_single_calls(tmp_path: Path, static_batch: i
     path = build_yolo_onnx(tmp_path / "b.onnx", mean_box=MEAN_BOX, static_batch=static_batch)
     detector = OnnxDetector(path, DetectOptions(max_batch=3))
     frames = _frames()
-    batched = detector.detect(frames)
+    batched = detector.detect(frames)  # 7 live frames: a short last chunk (padded when static)
     assert len(batched) == len(frames)
     assert batched[1] == []
     singles = [detector.detect([frame])[0] for frame in frames]
