@@ -4,7 +4,8 @@
 the test, saying to run ``make models``, when a pinned file is missing or wrong (they are
 git-ignored: ``make venv`` / ``make test`` fetch them). ``bus_jpg`` / ``dog_jpg`` are the
 decoded photographs (BGR); ``darknet_detector`` is YOLOv3-tiny with the default settings,
-loaded once per session.
+loaded once per session; ``planted_onnx_detector`` is the onnx backend on a built model
+(:mod:`vigil_analyzer.testing`) whose boxes on ``bus.jpg`` are ``BUS_PLANTED`` there.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import pytest
 
 from vigil_analyzer.detectors.base import Image
 from vigil_analyzer.detectors.darknet import DarknetDetector
+from vigil_analyzer.detectors.onnx import OnnxDetector
+from vigil_analyzer.detectors.postprocess import DetectOptions
 from vigil_analyzer.model_files import (
     BUS_JPG,
     DARKNET_CFG,
@@ -27,6 +30,7 @@ from vigil_analyzer.model_files import (
     default_models_dir,
     missing_model_files,
 )
+from vigil_analyzer.testing import BUS_MEAN_CAR, BUS_PLANTED, build_yolo_onnx
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +70,11 @@ def darknet_detector(models_dir: Path) -> DarknetDetector:
         models_dir / DARKNET_CFG.relpath,
         models_dir / DARKNET_NAMES.relpath,
     )
+
+
+@pytest.fixture(scope="session")
+def planted_onnx_detector(tmp_path_factory: pytest.TempPathFactory) -> OnnxDetector:
+    """The onnx backend (CPU) on a 640 px model with :data:`BUS_PLANTED` and the mean car."""
+    path = tmp_path_factory.mktemp("models") / "planted.onnx"
+    build_yolo_onnx(path, boxes=BUS_PLANTED, mean_box=BUS_MEAN_CAR)
+    return OnnxDetector(path, DetectOptions(device="cpu"))

@@ -108,6 +108,11 @@ class OnnxDetector:
                 f"{path}: input {inp.shape} / output {out.shape} is not the ultralytics "
                 "export format [B, 3, S, S] → [B, 4 + classes, anchors]"
             )
+        if _dim(inp.shape[1]) not in (None, 3):
+            raise DetectorError(
+                f"{path}: input {inp.shape} does not take 3 colour channels (RGB) "
+                "as the ultralytics export [B, 3, S, S] does"
+            )
         self._input, self._output = inp.name, out.name
         self._dtype = np.float16 if inp.type == "tensor(float16)" else np.float32
         self._static_batch = _dim(inp.shape[0])

@@ -11,7 +11,8 @@
   per-class scores) into :class:`BoxDetection` s: best class per candidate, confidence
   filter, class filter (applied to the best class, as ultralytics does), class-wise NMS
   (``cv2.dnn.NMSBoxesBatched``), then un-mapping to the frame, normalised and clipped to
-  ``[0, 1]``, sorted by confidence (highest first).
+  ``[0, 1]``, sorted by confidence (highest first); a box wholly in the letterbox padding
+  (nothing of it left on the frame after clipping) is dropped.
 - :func:`usable` says whether a frame can be run at all (an empty array cannot).
 """
 
@@ -166,6 +167,7 @@ def select_boxes(
     )
     order = sorted(np.asarray(picked, dtype=np.int64).reshape(-1), key=lambda i: -confs[i])
     normalised = _unmap(xywh[order].astype(np.float32), box)
+    inside = [(i, n) for i, n in zip(order, normalised, strict=True) if n[2] > 0 and n[3] > 0]
     return [
         BoxDetection(
             class_id=int(ids[i]),
@@ -176,5 +178,5 @@ def select_boxes(
             w=float(n[2]),
             h=float(n[3]),
         )
-        for i, n in zip(order, normalised, strict=True)
+        for i, n in inside
     ]
