@@ -14,7 +14,8 @@ and sent: urgent ones at once, routine ones (scene descriptions) through
 :class:`~.results.Results`. Without an API key every selection is skipped as ``no_key``;
 every skip is counted in ``vigil_analyzer_claude_skipped_total{reason}``.
 
-:meth:`start` starts the workers, the question reader and the batch submitter/collector;
+:meth:`start` starts the workers, the question reader, the batch submitter/collector and a
+refresh of the budget and breaker gauges (every 15 s, so they stay true while idle);
 :meth:`stop` stops taking frames, submits the waiting batch (its results are collected by
 any replica) and cancels calls in flight (their reservations released).
 """
@@ -52,6 +53,7 @@ from vigil_runtime.redis_client import REDIS_ERRORS
 from vigil_runtime.token_budget import TokenBudget
 
 _log = get_logger(__name__)
+GAUGES_PERIOD_S = 15.0
 
 
 @dataclass(slots=True)
@@ -148,6 +150,7 @@ class ClaudeAnalyst:
         """Start the workers and the periodic tasks (see the module docstring)."""
         s = self._settings
         self._spawn(self._every(s.claude_questions_poll_s, self._questions.refresh))
+        self._spawn(self._every(GAUGES_PERIOD_S, self._refresh_gauges))
         if self._client is None:
             return
         for _ in range(s.claude_workers):
@@ -168,6 +171,12 @@ class ClaudeAnalyst:
                 await self._batches.submit()
         if self._client is not None:
             await self._client.close()
+
+    async def _refresh_gauges(self) -> None:
+        """Budget left and breaker state stay current while nothing is sent (the day rolls
+        over, an open breaker's reset time passes)."""
+        _ = self.breaker.state
+        await self.budget.spent()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         self._tasks.append(asyncio.create_task(coro))
