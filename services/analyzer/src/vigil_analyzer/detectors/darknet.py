@@ -32,9 +32,9 @@ from vigil_analyzer.detectors.coco import COCO_NAMES
 from vigil_analyzer.detectors.postprocess import (
     DetectOptions,
     class_filter,
+    detect_in_chunks,
     letterbox_blob,
     select_boxes,
-    usable,
 )
 
 __all__ = ["DARKNET_MAX_BATCH", "DarknetDetector", "read_class_names"]
@@ -94,13 +94,7 @@ class DarknetDetector:
 
     def detect(self, images: Sequence[Image]) -> list[list[BoxDetection]]:
         """Boxes per frame, in input order; empty frames give no boxes."""
-        results: list[list[BoxDetection]] = [[] for _ in images]
-        live = [i for i, image in enumerate(images) if usable(image)]
-        for start in range(0, len(live), self.max_batch):
-            chunk = live[start : start + self.max_batch]
-            for i, boxes in zip(chunk, self._run([images[i] for i in chunk]), strict=True):
-                results[i] = boxes
-        return results
+        return detect_in_chunks(images, self.max_batch, self._run)
 
     def _run(self, images: Sequence[Image]) -> list[list[BoxDetection]]:
         size = self.options.input_size

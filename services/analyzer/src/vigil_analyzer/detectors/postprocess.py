@@ -13,12 +13,13 @@
   (``cv2.dnn.NMSBoxesBatched``), then un-mapping to the frame, normalised and clipped to
   ``[0, 1]``, sorted by confidence (highest first); a box wholly in the letterbox padding
   (nothing of it left on the frame after clipping) is dropped.
-- :func:`usable` says whether a frame can be run at all (an empty array cannot).
+- :func:`usable` says whether a frame can be run at all (an empty array cannot);
+  :func:`detect_in_chunks` runs the usable frames in chunks of a backend's batch size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -33,6 +34,7 @@ __all__ = [
     "DetectOptions",
     "Letterbox",
     "class_filter",
+    "detect_in_chunks",
     "letterbox_blob",
     "select_boxes",
     "usable",
@@ -96,6 +98,22 @@ def usable(image: Image) -> bool:
     if image.ndim != 3 or image.shape[2] != 3:
         raise DetectorError(f"a frame must be H×W×3 BGR uint8, got shape {image.shape}")
     return bool(image.shape[0] > 0 and image.shape[1] > 0)
+
+
+def detect_in_chunks(
+    images: Sequence[Image],
+    max_batch: int,
+    run: Callable[[Sequence[Image]], list[list[BoxDetection]]],
+) -> list[list[BoxDetection]]:
+    """Boxes per frame, in input order: ``run`` on the usable frames, ``max_batch`` at a
+    time; unusable (empty) frames give no boxes."""
+    results: list[list[BoxDetection]] = [[] for _ in images]
+    live = [i for i, image in enumerate(images) if usable(image)]
+    for start in range(0, len(live), max_batch):
+        chunk = live[start : start + max_batch]
+        for i, boxes in zip(chunk, run([images[i] for i in chunk]), strict=True):
+            results[i] = boxes
+    return results
 
 
 def _place(image: Image, box: Letterbox, size: int) -> Image:

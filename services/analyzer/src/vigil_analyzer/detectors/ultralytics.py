@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vigil_analyzer.detectors.base import BoxDetection, DetectorError, Image
-from vigil_analyzer.detectors.postprocess import DetectOptions, class_filter, usable
+from vigil_analyzer.detectors.postprocess import DetectOptions, class_filter, detect_in_chunks
 
 __all__ = ["UltralyticsDetector", "import_yolo"]
 
@@ -65,13 +65,7 @@ class UltralyticsDetector:
 
     def detect(self, images: Sequence[Image]) -> list[list[BoxDetection]]:
         """Boxes per frame, in input order; empty frames give no boxes."""
-        results: list[list[BoxDetection]] = [[] for _ in images]
-        live = [i for i, image in enumerate(images) if usable(image)]
-        for start in range(0, len(live), self.max_batch):
-            chunk = live[start : start + self.max_batch]
-            for i, boxes in zip(chunk, self._run([images[i] for i in chunk]), strict=True):
-                results[i] = boxes
-        return results
+        return detect_in_chunks(images, self.max_batch, self._run)
 
     def _run(self, images: Sequence[Image]) -> list[list[BoxDetection]]:
         predictions = self._model.predict(
