@@ -18,7 +18,7 @@ from vigil_cli.db import connect, load_settings
 from vigil_runtime.settings import redact_text
 from vigil_schema.streams import CLAUDE_QUESTIONS_KEY
 
-MAX_QUESTION = 2000
+MAX_QUESTION = 1000  # what the prompt keeps of a question
 
 
 @click.command("ask")

@@ -23,8 +23,7 @@ FRAMES_ANALYZED: Final = Counter(
 )
 FRAMES_SKIPPED: Final = Counter(
     "vigil_analyzer_frames_skipped_total",
-    "Frames not run through the detector, by reason (rate, still, stale, out_of_order, "
-    "superseded, duplicate)",
+    "Frames not run through the detector, by reason (rate, still, stale, out_of_order, superseded)",
     ["camera_id", "reason"],
 )
 BAD_FRAMES: Final = Counter(
@@ -54,7 +53,7 @@ OBJECTS: Final = Counter(
 )
 OCCUPANCY: Final = Gauge(
     "vigil_analyzer_zone_occupancy",
-    "Objects in a zone on the camera's last analysed frame",
+    "Objects of a class in a zone, as last reported to occupancy_events",
     ["camera_id", "zone", "class_name"],
 )
 ZONE_ENTRIES: Final = Counter(

@@ -128,7 +128,9 @@ class FramePipeline:
         self._sampler = FrameSampler(detect_fps=settings.detect_fps,
                                      motion_threshold=settings.motion_threshold,
                                      max_frame_age_s=settings.max_frame_age_s)  # fmt: skip
-        self._scheduler: FairScheduler[IncomingFrame] = FairScheduler(detector.max_batch)
+        self._scheduler: FairScheduler[IncomingFrame] = FairScheduler(
+            detector.max_batch, settings.frame_budget
+        )
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detector")
         self._cameras: dict[str, CameraAnalysis] = {}
         self._announced: dict[str, set[int]] = {}
@@ -275,6 +277,10 @@ class FramePipeline:
         out.detections += detection_rows(camera_id, ts, number, objects, zones.zone_ids, model,
                                          now)  # fmt: skip
         out.occupancy += [row.as_row(now) for row in zones.occupancy]
+        for row in zones.occupancy:
+            metrics.OCCUPANCY.labels(camera_id, row.zone_id, row.object_class).set(
+                row.occupied_count
+            )
         out.messages.append(detection_message(camera_id, ts, number, objects, zones.zone_ids,
                                               model=model, size=result.size,
                                               inference_ms=inference_ms))  # fmt: skip

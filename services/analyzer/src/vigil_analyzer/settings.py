@@ -52,6 +52,10 @@ class AnalyzerSettings(VigilSettings):
     max_frame_age_s: float = Field(default=30.0, gt=0)
     """A frame older than this when read is skipped as stale (the analyzer fell behind)."""
     consumer_batch: int = Field(default=64, ge=1)
+    frame_budget: int | None = Field(default=None, ge=1)
+    """Most frames one read batch sends to the detector; beyond it (the analyzer is behind)
+    each camera keeps its newest frames and the older are skipped as ``superseded``. None:
+    every admitted frame is detected (the rate cap and staleness still apply)."""
     membership_ttl_s: float = Field(default=10.0, gt=0)
     """A replica that stops refreshing its membership loses its cameras after this."""
     claim_idle_ms: int = Field(default=30_000, ge=1000)

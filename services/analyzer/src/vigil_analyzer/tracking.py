@@ -16,10 +16,11 @@ Contract (pure, one :class:`CameraTracker` per camera, frames in timestamp order
 - ``tracked_present`` tells the sampler whether the last frame had confirmed tracks.
 
 ByteTrack itself is the maintained implementation: ``sv.ByteTrack`` was removed from
-supervision in 0.31.0 (this venv has 0.31.2); its successor is ``ByteTrackTracker`` from
-Roboflow's ``trackers`` package (same authors; ``update`` replaces
-``update_with_detections``). It is used when importable, else ``sv.ByteTrack`` (supervision
-< 0.31). ByteTrack is class-agnostic; a track takes the class of its current detection.
+supervision in 0.31.0; its successor is ``ByteTrackTracker`` from Roboflow's ``trackers``
+package (same authors; ``update`` replaces ``update_with_detections``), which needs the
+non-headless OpenCV, so the analyzer pins supervision < 0.31 and uses ``sv.ByteTrack``;
+``ByteTrackTracker`` is used when importable. ByteTrack is class-agnostic; a track takes the
+class of its current detection.
 """
 
 from __future__ import annotations

@@ -119,13 +119,18 @@ class ClaudeAnalyst:
         self._policy.analysed(camera_id, facts.phash)
         metrics.SELECTED.labels(selection.reason).inc()
         if self._client is None:
-            metrics.SKIPPED.labels("no_key").inc()
+            self._not_sent(camera_id, question, "no_key")
             return
         try:
             self._queue.put_nowait(_Job(frame, selection, question))
         except asyncio.QueueFull:
-            metrics.SKIPPED.labels("queue_full").inc()
+            self._not_sent(camera_id, question, "queue_full")
         metrics.QUEUE.set(self._queue.qsize())
+
+    def _not_sent(self, camera_id: str, question: str | None, reason: str) -> None:
+        metrics.SKIPPED.labels(reason).inc()
+        if question is not None:
+            self._questions.untake(camera_id, question)
 
     def forget(self, camera_id: str) -> None:
         """The camera moved to another replica."""

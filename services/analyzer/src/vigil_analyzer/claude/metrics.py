@@ -32,7 +32,7 @@ ERRORS: Final = Counter(
 SKIPPED: Final = Counter(
     "vigil_analyzer_claude_skipped_total",
     "Selected frames not sent to Claude, by reason (no_key, rate_limited, budget, "
-    "breaker_open, queue_full, duplicate)",
+    "breaker_open, queue_full, duplicate, redis)",
     ["reason"],
 )
 DURATION: Final = Histogram(

@@ -12,11 +12,14 @@ first rule that applies, or None:
    has no analysed frame yet → `SCENE_DESCRIPTION`, routine (it may go through the Message
    Batches API at half the price).
 
-`select` remembers nothing: the caller calls `analysed(camera_id, phash)` once a frame is
-actually sent (so a frame refused by a limit does not move the reference) and `forget`
-when the camera leaves this replica. Alert hours are local to `tz` (`"22:00-06:00"` wraps
-midnight: from 22:00 to 06:00 the next morning; an empty string is every hour; equal start
-and end are the whole day). The policy counts nothing; the caller counts what it selected.
+`select` remembers nothing: the caller calls `analysed(camera_id, phash)` for the frame it
+takes (the analyst does so at selection, before the limits: the frames that follow while
+the call is in flight, or while a limit refuses it, are the same scene and must not be
+selected again; a scene change refused by a limit is not retried, the next one is measured
+from it) and `forget` when the camera leaves this replica. Alert hours are local to `tz`
+(`"22:00-06:00"` wraps midnight: from 22:00 to 06:00 the next morning; an empty string is
+every hour; equal start and end are the whole day). The policy counts nothing; the caller
+counts what it selected.
 """
 
 from __future__ import annotations
@@ -159,7 +162,7 @@ class SelectionPolicy:
         return None
 
     def analysed(self, camera_id: str, phash: int) -> None:
-        """Remember the hash of the frame last sent for `camera_id` (scene change is
+        """Remember the hash of the frame last taken for `camera_id` (scene change is
         measured from it)."""
         self._last[camera_id] = phash
 

@@ -4,8 +4,11 @@ the camera's next analysed frame.
 A question is a field of the Redis hash ``vigil:claude:questions`` (camera → question; a
 newer question replaces an unanswered one). :meth:`Questions.refresh` reads the hash every
 ``claude_questions_poll_s``, so looking one up per frame costs nothing;
-:meth:`Questions.take` hands a camera's question to one frame, and :meth:`Questions.answered`
-deletes it from the hash only if it is still the same question (HDEL would drop a newer one).
+:meth:`Questions.take` hands a camera's question to one frame (:meth:`Questions.untake` gives
+it back when that frame is not sent), and :meth:`Questions.answered` deletes it from the hash
+once it went to the gates (sent, or refused by a limit: then dropped, and the skip counted),
+only if it is still the same question (HDEL would drop a newer one). Without an API key a
+question stays in Redis until a replica with a key takes it.
 """
 
 from __future__ import annotations
@@ -48,6 +51,13 @@ class Questions:
         if question is not None:
             self._taken[camera_id] = question
         return question
+
+    def untake(self, camera_id: str, question: str) -> None:
+        """The frame that took the question was not sent (queue full, no key): the
+        camera's next frame takes it again."""
+        if self._taken.get(camera_id) == question:
+            del self._taken[camera_id]
+        self._pending.setdefault(camera_id, question)
 
     async def answered(self, camera_id: str, question: str) -> None:
         """The question went to Claude (or was refused): remove it."""

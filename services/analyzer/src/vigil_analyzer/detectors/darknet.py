@@ -40,7 +40,7 @@ from vigil_analyzer.detectors.postprocess import (
 __all__ = ["DARKNET_MAX_BATCH", "DarknetDetector", "read_class_names"]
 
 DARKNET_MAX_BATCH = 8
-"""Most frames per forward pass (see bench/analyzer_detector_batch.py for the measurement)."""
+"""Most frames per forward pass (OpenCV's DNN gains little from larger batches on a CPU)."""
 
 
 def read_class_names(names_file: Path | None, cfg: Path) -> tuple[str, ...]:
