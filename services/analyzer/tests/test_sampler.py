@@ -51,12 +51,21 @@ def test_rate_is_per_camera() -> None:
     assert s.decide("a", at(0.02), noisy(2), now=at(0.02)).reason is SampleReason.RATE
 
 
-def test_stale_and_out_of_order_frames_are_refused() -> None:
+def test_stale_frames_are_refused_and_late_ones_analysed_within_the_cap() -> None:
     s = sampler(threshold=0.0)
     assert s.decide("cam", at(0), noisy(0), now=at(31)).reason is SampleReason.STALE
     assert s.decide("cam", at(10), noisy(0), now=at(10)).admitted
-    assert s.precheck("cam", at(9), now=at(10)) is SampleReason.OUT_OF_ORDER
-    assert s.decide("cam", at(9), noisy(1), now=at(10)).reason is SampleReason.OUT_OF_ORDER
+    assert s.precheck("cam", at(9), now=at(10)) is SampleReason.LATE
+    late = s.decide("cam", at(9), noisy(1), now=at(10))
+    assert late.reason is SampleReason.LATE
+    assert late.admitted
+    assert late.mask is None
+    # the late frame took its slot: its neighbours within 1 / detect_fps are capped
+    assert s.precheck("cam", at(9.1), now=at(10)) is SampleReason.RATE
+    assert s.precheck("cam", at(8.9), now=at(10)) is SampleReason.RATE
+    assert s.precheck("cam", at(9.9), now=at(10)) is SampleReason.RATE  # next to 10
+    assert s.precheck("cam", at(9.5), now=at(10)) is SampleReason.LATE
+    assert s.precheck("cam", at(10), now=at(10)) is SampleReason.RATE  # the same frame again
     assert s.precheck("cam", at(10.1), now=at(10.1)) is SampleReason.RATE
     assert s.precheck("cam", at(10.2), now=at(10.2)) is None
 

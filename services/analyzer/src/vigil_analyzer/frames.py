@@ -53,6 +53,8 @@ class IncomingFrame:
     jpeg: bytes
     small: Gray | None = None
     """The reduced grayscale decode, once the motion gate made it."""
+    late: bool = False
+    """Older than its camera's newest analysed frame (see :mod:`vigil_analyzer.sampler`)."""
 
     @property
     def camera_id(self) -> str:

@@ -23,8 +23,14 @@ FRAMES_ANALYZED: Final = Counter(
 )
 FRAMES_SKIPPED: Final = Counter(
     "vigil_analyzer_frames_skipped_total",
-    "Frames not run through the detector, by reason (rate, still, stale, out_of_order, superseded)",
+    "Frames not run through the detector, by reason (rate, still, stale, superseded)",
     ["camera_id", "reason"],
+)
+FRAMES_LATE: Final = Counter(
+    "vigil_analyzer_frames_late_total",
+    "Frames analysed after a newer frame of their camera (handed over or reclaimed): "
+    "detections without track ids, no tracking, zones' occupancy or heatmap",
+    ["camera_id"],
 )
 BAD_FRAMES: Final = Counter(
     "vigil_analyzer_bad_frames_total",
@@ -68,7 +74,7 @@ CAMERAS_OWNED: Final = Gauge(
     "vigil_analyzer_cameras_owned", "Cameras whose frames this replica analyses"
 )
 
-_PER_CAMERA = (FRAMES_RECEIVED, FRAMES_ANALYZED, FRAMES_SKIPPED, OBJECTS,
+_PER_CAMERA = (FRAMES_RECEIVED, FRAMES_ANALYZED, FRAMES_SKIPPED, FRAMES_LATE, OBJECTS,
                OCCUPANCY, ZONE_ENTRIES)  # fmt: skip
 
 

@@ -6,7 +6,9 @@ and the consumer acknowledges the entries after that. Per frame, in the camera's
 
 1. read the entry (an unreadable one is dead-lettered at once: retrying cannot fix it);
 2. the rate cap by the frame's own timestamp, and staleness (the analyzer fell behind):
-   refused frames are never decoded;
+   refused frames are never decoded; a late frame (older than its camera's newest analysed
+   one: handed over by another replica, or reclaimed from a dead one) is detected and
+   written with zones but without track ids, outside steps 3 and 6's state;
 3. a reduced grayscale decode feeds the motion gate (still frames with nothing tracked are
    skipped) and the camera's heatmap minute;
 4. the fair scheduler orders the admitted frames across cameras, least recently served first,
@@ -58,6 +60,7 @@ from vigil_analyzer.sampler import FrameSampler, SampleReason
 from vigil_analyzer.scheduler import FairScheduler, PendingFrame
 from vigil_analyzer.settings import AnalyzerSettings
 from vigil_analyzer.tracking import TrackedObject
+from vigil_analyzer.zones import zone_ids
 from vigil_runtime.logging import RateLimitedLogger, get_logger
 from vigil_runtime.stream_producer import StreamProducer
 from vigil_runtime.streams import StreamEntry
@@ -206,7 +209,7 @@ class FramePipeline:
         """Rate cap, staleness, motion gate and heatmap; whether the frame goes on."""
         camera_id = frame.camera_id
         reason = self._sampler.precheck(camera_id, frame.ts, now)
-        if reason is not None:
+        if reason is not None and reason is not SampleReason.LATE:
             self._skip(camera_id, reason.value)
             return False
         try:
@@ -217,6 +220,9 @@ class FramePipeline:
         frame.small = gray
         decision = self._sampler.decide(camera_id, frame.ts, gray, now=now,
                                         tracked_present=camera.tracker.tracked_present)  # fmt: skip
+        if decision.reason is SampleReason.LATE:
+            frame.late = True  # detected, but the camera's tracker and heatmap moved past it
+            return True
         size = _frame_size(frame, gray.shape)
         _counted, rows = camera.heatmap.add(frame.ts, frame.frame_number, size, decision.mask,
                                            now=now)  # fmt: skip
@@ -246,7 +252,10 @@ class FramePipeline:
             metrics.INFERENCE_BATCH.labels(backend).observe(len(batch))
             per_frame_ms = elapsed * 1000 / max(1, len(batch))
             for item, result in zip(batch, results, strict=True):
-                analysed.append(self._after_detect(item.item, result, per_frame_ms, out, now))
+                if item.item.late:
+                    self._after_late(item.item, result, per_frame_ms, out, now)
+                else:
+                    analysed.append(self._after_detect(item.item, result, per_frame_ms, out, now))
         return analysed
 
     def _infer(self, jpegs: Sequence[bytes]) -> list[_Inferred]:
@@ -291,6 +300,30 @@ class FramePipeline:
         for entry in zones.entries:
             metrics.ZONE_ENTRIES.labels(camera_id, entry.zone_id).inc()
         return AnalysedFrame(frame, result.size, objects, zones, new_tracks, camera.site, counts)
+
+    def _after_late(
+        self,
+        frame: IncomingFrame,
+        result: _Inferred,
+        inference_ms: float,
+        out: BatchOutput,
+        now: datetime,
+    ) -> None:
+        """A late frame: its detections rows and entry, with zones but no track ids; it
+        feeds no tracker, occupancy, heatmap, candidate or Claude (their state moved on)."""
+        camera_id, ts, number = frame.camera_id, frame.ts, frame.frame_number
+        config = self._cameras[camera_id].zones.config
+        objects = [TrackedObject(box, None, ts) for box in result.boxes]
+        ids = [zone_ids(config, box) for box in result.boxes]
+        metrics.FRAMES_ANALYZED.labels(camera_id).inc()
+        metrics.FRAMES_LATE.labels(camera_id).inc()
+        for obj in objects:
+            metrics.OBJECTS.labels(camera_id, obj.class_name).inc()
+        model = self._detector.model
+        out.detections += detection_rows(camera_id, ts, number, objects, ids, model, now)
+        out.messages.append(detection_message(camera_id, ts, number, objects, ids, model=model,
+                                              size=result.size,
+                                              inference_ms=inference_ms))  # fmt: skip
 
     def _new_tracks(
         self, camera_id: str, objects: Sequence[TrackedObject], forgotten: Sequence[int]

@@ -3,10 +3,18 @@
 Contract (pure, per replica; no I/O):
 
 - :meth:`FrameSampler.precheck` decides from the timestamp alone, before any decoding: a
-  frame older than ``max_frame_age_s`` when read is ``stale``; one older than the last
-  frame that passed the rate cap for its camera is ``out_of_order``; one less than
-  ``1 / detect_fps`` after it is ``rate`` (a 10 % tolerance absorbs timestamp jitter, so a
-  30 fps camera capped at 5 fps gives 5, not 4.3). It changes no state.
+  frame older than ``max_frame_age_s`` when read is ``stale``; one less than
+  ``1 / detect_fps`` from a frame of its camera that took a rate slot (before or after it)
+  is ``rate`` (a 10 % tolerance absorbs timestamp jitter, so a 30 fps camera capped at 5 fps
+  gives 5, not 4.3); one older than the camera's newest slot that still fits the cap is
+  ``late``. It changes no state.
+- Late frames are normal with several replicas: a frame another replica read is handed to
+  the camera's owner after the owner read newer ones, and a dead replica's frames are
+  reclaimed after the new owner went on. They are analysed, not skipped: ``decide`` gives
+  them a rate slot and the reason ``late`` (no motion gate: their predecessor is not the
+  reference), and the pipeline detects them outside the camera's tracker, zones and heatmap,
+  whose state has moved past them. The slots of the last ``SLOT_HISTORY`` admitted frames
+  per camera are kept for the cap.
 - :meth:`FrameSampler.decide` runs the same check, then (the frame passed the rate cap and
   takes that camera's rate slot whatever the motion says, so decoding is capped too) the
   motion gate on a downscaled grayscale frame (``cv2.IMREAD_REDUCED_GRAYSCALE_4`` or ``_8``):
@@ -24,7 +32,8 @@ OpenCV does the blur and difference; only the bookkeeping is written here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import bisect
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -39,6 +48,8 @@ MotionMask = npt.NDArray[np.bool_]
 
 RATE_TOLERANCE = 0.1
 """Fraction of the rate interval a frame may come early and still pass the cap."""
+SLOT_HISTORY = 256
+"""Rate slots remembered per camera (late frames are capped against them)."""
 
 
 class SampleReason(StrEnum):
@@ -48,7 +59,8 @@ class SampleReason(StrEnum):
     RATE = "rate"
     STILL = "still"
     STALE = "stale"
-    OUT_OF_ORDER = "out_of_order"
+    LATE = "late"
+    """Admitted, older than the camera's newest analysed frame (not a skip)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +74,27 @@ class SampleDecision:
 
     @property
     def admitted(self) -> bool:
-        """Whether the frame goes on to the detector."""
-        return self.reason is SampleReason.ADMITTED
+        """Whether the frame goes on to the detector (in order or late)."""
+        return self.reason in (SampleReason.ADMITTED, SampleReason.LATE)
 
 
 @dataclass(slots=True)
 class _CameraState:
     last_ts: float
     reference: npt.NDArray[np.uint8] | None = None
+    slots: list[float] = field(default_factory=list)
+    """Timestamps that took a rate slot, sorted, the last SLOT_HISTORY."""
+
+    def take_slot(self, ts: float) -> None:
+        bisect.insort(self.slots, ts)
+        if len(self.slots) > SLOT_HISTORY:
+            del self.slots[0]
+
+    def nearest_slot(self, ts: float) -> float:
+        """Distance to the closest slot (inf without any)."""
+        i = bisect.bisect_left(self.slots, ts)
+        near = self.slots[max(0, i - 1) : i + 1]
+        return min((abs(ts - s) for s in near), default=float("inf"))
 
 
 class FrameSampler:
@@ -100,12 +125,10 @@ class FrameSampler:
         state = self._cameras.get(camera_id)
         if state is None:
             return None
-        elapsed = ts.timestamp() - state.last_ts
-        if elapsed < 0:
-            return SampleReason.OUT_OF_ORDER
-        if elapsed < self._interval * (1 - RATE_TOLERANCE):
+        stamp = ts.timestamp()
+        if state.nearest_slot(stamp) < self._interval * (1 - RATE_TOLERANCE):
             return SampleReason.RATE
-        return None
+        return SampleReason.LATE if stamp < state.last_ts else None
 
     def decide(
         self,
@@ -117,13 +140,17 @@ class FrameSampler:
         tracked_present: bool = False,
     ) -> SampleDecision:
         """Rate cap then motion gate; records the frame as the camera's latest gated one."""
-        skipped = self.precheck(camera_id, ts, now)
-        if skipped is not None:
-            return SampleDecision(skipped)
-        blurred = np.asarray(cv2.GaussianBlur(gray, self._kernel, 0), dtype=np.uint8)
+        verdict = self.precheck(camera_id, ts, now)
         state = self._cameras.get(camera_id)
+        if verdict is SampleReason.LATE and state is not None:
+            state.take_slot(ts.timestamp())
+            return SampleDecision(SampleReason.LATE)
+        if verdict is not None:
+            return SampleDecision(verdict)
+        blurred = np.asarray(cv2.GaussianBlur(gray, self._kernel, 0), dtype=np.uint8)
         if state is None:
             state = self._cameras[camera_id] = _CameraState(last_ts=ts.timestamp())
+        state.take_slot(ts.timestamp())
         reference, state.reference, state.last_ts = state.reference, blurred, ts.timestamp()
         if reference is None or reference.shape != blurred.shape:
             return SampleDecision(SampleReason.ADMITTED)
