@@ -38,7 +38,7 @@ from vigil_runtime.settings import parse_mqtt_url
 from vigil_runtime.stack.procs import free_port
 from vigil_runtime.testing.services import ServiceLauncher, ServiceProcess
 from vigil_schema.streams import Envelope
-from vigil_schema.topics import frames_topic
+from vigil_schema.topics import frames_topic, status_topic
 from vigil_tools.camsim import FleetConfig
 
 WAIT_TIMEOUT_S = 60.0
@@ -115,6 +115,11 @@ class FramePublisher:
         assert info.rc == mqtt.MQTT_ERR_SUCCESS, f"publish failed: {info.rc}"
         self._pending.append(info)
 
+    def retain_empty(self, topic: str) -> None:
+        """Delete the topic's retained message."""
+        info = self._client.publish(topic, b"", qos=1, retain=True)
+        self._pending.append(info)
+
     def wait_acked(self, timeout_s: float = PUBACK_TIMEOUT_S) -> int:
         """Wait until the broker acknowledged everything published; how many that was."""
         deadline = time.monotonic() + timeout_s
@@ -142,6 +147,8 @@ class AnalyzerHarness:
     launcher: ServiceLauncher
     services: list[ServiceProcess] = field(default_factory=list)
     publishers: list[FramePublisher] = field(default_factory=list)
+    simulated: set[str] = field(default_factory=set)
+    """Cameras camsim published for (their retained status is cleared at teardown)."""
 
     def cameras(self, count: int, label: str = "c") -> list[str]:
         """``count`` camera ids unique to this test (camsim's naming: prefix + NNN)."""
@@ -221,6 +228,13 @@ class AnalyzerHarness:
         return wait_for(probe, done, what=what, timeout_s=timeout_s, describe=self.logs)
 
     def close(self) -> None:
+        """Close the publishers; delete camsim's retained status messages from the shared
+        broker (another test's ingest would receive them and reject unknown cameras)."""
+        if self.simulated:
+            cleaner = self.publisher("cleanup")
+            for camera_id in sorted(self.simulated):
+                cleaner.retain_empty(status_topic(camera_id))
+            cleaner.wait_acked()
         for publisher in self.publishers:
             publisher.close()
 

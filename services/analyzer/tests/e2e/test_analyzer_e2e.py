@@ -35,6 +35,7 @@ HALVES: dict[str, Any] = {
     ]
 }  # fmt: skip
 """The demo's zones (cli ``DEMO_ZONES``): two halves of the frame, seed 004's format."""
+ALERT_NAMES = {"loitering", "zone_entry", "object_detected"}
 CLAUDE_WIRED = importlib.util.find_spec("vigil_analyzer.claude.analyst") is not None
 
 
@@ -68,8 +69,9 @@ def test_bus_and_dog_through_the_whole_pipeline(analyzer_harness: AnalyzerHarnes
 def run_camsim(harness: AnalyzerHarness, cameras: int, frames: int) -> list[str]:
     """camsim: ``frames`` frames per camera at 320×240 (subjects walking), then stop."""
     config = harness.fleet(cameras, fps=0.0, frame_fps=4.0, resolution=(320, 240),
-                           frame_pool=8, duration_s=frames / 4.0,
+                           frame_pool=24, duration_s=frames / 4.0,
                            health_interval_s=60.0, seed=3)  # fmt: skip
+    harness.simulated.update(config.camera_ids())
     fleet = Fleet(config)
     summary: dict[str, Any] = {}
     thread = threading.Thread(target=lambda: summary.update(fleet.run_sync()), daemon=True)
@@ -100,13 +102,14 @@ def decompress(row: tuple[Any, ...]) -> Any:
 
 
 def analyse_camsim_scene(harness: AnalyzerHarness, **analyzer_env: str) -> list[str]:
-    """camsim (2 cameras with the demo zones) → ingest → analyzer (person alerts); waits
-    until both cameras have detections and occupancy rows."""
-    cameras = harness.cameras(2, "s")
+    """camsim (one camera with the demo zones; its scene is the rocket photograph with a
+    person and a cat walking) → ingest → analyzer (person and cat alerts); waits until the
+    camera has detections and occupancy rows."""
+    cameras = harness.cameras(1, "s")
     harness.register(cameras, HALVES)
     harness.start_ingest()
     harness.start_analyzer(VIGIL_ALERT_CLASSES='["person","cat"]', **analyzer_env)
-    run_camsim(harness, 2, 24)
+    run_camsim(harness, 1, 32)
     for camera in cameras:
         harness.wait(lambda c=camera: harness.count(  # type: ignore[misc]
             "SELECT count(*) FROM detections WHERE camera_id = %s", c), bool,
@@ -115,6 +118,12 @@ def analyse_camsim_scene(harness: AnalyzerHarness, **analyzer_env: str) -> list[
             "SELECT count(*) FROM occupancy_events WHERE camera_id = %s", c), bool,
             f"occupancy_events of {camera}")  # fmt: skip
     return cameras
+
+
+def analyzer_alerts(harness: AnalyzerHarness, cameras: list[str]) -> list[AlertCandidate]:
+    """The analyzer's alert candidates of these cameras on ``vigil:alerts``."""
+    return [m for m in harness.messages(ALERTS) if isinstance(m, AlertCandidate)
+            and m.source == "analyzer" and m.camera_id in cameras]  # fmt: skip
 
 
 def test_camsim_scene_gives_detections_occupancy_heatmap_and_alerts(
@@ -135,10 +144,9 @@ def test_camsim_scene_gives_detections_occupancy_heatmap_and_alerts(
     assert heatmap.shape == (height, width)
     assert frame_count >= 2
     assert 0 < float(heatmap.max()) <= frame_count
-    alerts = harness.wait(lambda: [m for m in harness.messages(ALERTS)
-                                   if isinstance(m, AlertCandidate) and m.camera_id in cameras],
-                          bool, "an alert candidate on vigil:alerts")  # fmt: skip
-    assert all(alert.source == "analyzer" for alert in alerts), alerts
+    alerts = harness.wait(lambda: analyzer_alerts(harness, cameras), bool,
+                          "an analyzer alert candidate on vigil:alerts")  # fmt: skip
+    assert {alert.alertname for alert in alerts} <= ALERT_NAMES, alerts
 
 
 @pytest.mark.xfail(not CLAUDE_WIRED, reason="Claude analyst not wired yet", strict=False)
