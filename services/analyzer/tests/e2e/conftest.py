@@ -33,6 +33,7 @@ import redis
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from prometheus_client.parser import text_string_to_metric_families
 
 from vigil_runtime.settings import parse_mqtt_url
 from vigil_runtime.stack.procs import free_port
@@ -58,8 +59,23 @@ FAST_ANALYZER: dict[str, str] = {
 """Analyze every frame: no rate cap, no motion gate, no staleness within a test's life."""
 
 
-def wait_for(probe: Callable[[], T], done: Callable[[T], bool], *, what: str,
-             timeout_s: float = WAIT_TIMEOUT_S, describe: Callable[[], str] = str) -> T:  # fmt: skip
+def metric(service: ServiceProcess, name: str, **labels: str) -> float:
+    """Sum of the samples of ``name`` on the service's /metrics that carry ``labels``."""
+    status, text = service.get("/metrics")
+    assert status == 200, service.describe(f"/metrics answered {status}")
+    return sum(sample.value for family in text_string_to_metric_families(str(text))
+               for sample in family.samples if sample.name == name
+               and all(sample.labels.get(k) == v for k, v in labels.items()))  # fmt: skip
+
+
+def wait_for(
+    probe: Callable[[], T],
+    done: Callable[[T], bool],
+    *,
+    what: str,
+    timeout_s: float = WAIT_TIMEOUT_S,
+    describe: Callable[[], str] = str,
+) -> T:
     """Poll ``probe`` until ``done(value)``; the value. AssertionError after the timeout."""
     deadline = time.monotonic() + timeout_s
     value = probe()
@@ -157,7 +173,9 @@ class AnalyzerHarness:
     def camera_prefix(self, label: str = "c") -> str:
         return f"{label}-{self.token}-"
 
-    def register(self, camera_ids: Sequence[str], zone_config: dict[str, Any] | None = None) -> None:
+    def register(
+        self, camera_ids: Sequence[str], zone_config: dict[str, Any] | None = None
+    ) -> None:
         """Insert the cameras (active), with ``zone_config`` when given."""
         zones = json.dumps(zone_config or {"zones": []})
         rows = [(cid, f"e2e {cid}", "active", zones) for cid in camera_ids]
@@ -188,8 +206,13 @@ class AnalyzerHarness:
 
     def fleet(self, cameras: int, **options: Any) -> FleetConfig:
         """A camsim fleet for ``self.cameras(cameras, "s")`` on the session broker."""
-        return FleetConfig(url=self.mqtt_url, cameras=cameras, camera_prefix=self.camera_prefix("s"),
-                           client_id_prefix=f"camsim-{self.token}", **options)  # fmt: skip
+        return FleetConfig(
+            url=self.mqtt_url,
+            cameras=cameras,
+            camera_prefix=self.camera_prefix("s"),
+            client_id_prefix=f"camsim-{self.token}",
+            **options,
+        )
 
     def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         """Run one query on this test's database (autocommit); its rows."""
@@ -208,6 +231,18 @@ class AnalyzerHarness:
         finally:
             client.close()
 
+    def stream_pending(self, name: str, group: str = "analyzer") -> int:
+        """Entries of ``name`` delivered to ``group`` and not acknowledged."""
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            return int(client.xpending(name, group)["pending"])
+        finally:
+            client.close()
+
+    def small_jpeg(self, relpath: str, size: tuple[int, int]) -> bytes:
+        """A model photograph resized to ``size`` (width, height), as JPEG."""
+        return jpeg_of(self.models_dir / relpath, size)
+
     def messages(self, name: str) -> list[Any]:
         """The decoded messages of a stream (envelopes)."""
         return [Envelope.from_fields(fields).decode() for _id, fields in self.stream(name)]
@@ -218,6 +253,22 @@ class AnalyzerHarness:
             return {str(k): str(v) for k, v in client.hgetall(key).items()}
         finally:
             client.close()
+
+    @staticmethod
+    def metric(service: ServiceProcess, name: str, **labels: str) -> float:
+        return metric(service, name, **labels)
+
+    def frames_analysed(self, camera_ids: Sequence[str]) -> set[tuple[str, int]]:
+        """``(camera_id, frame_number)`` of every frame with detections rows."""
+        rows = self.rows("SELECT DISTINCT camera_id, frame_number FROM detections"
+                         " WHERE camera_id = ANY(%s)", list(camera_ids))  # fmt: skip
+        return {(str(camera), int(number)) for camera, number in rows}
+
+    def duplicate_detections(self, camera_ids: Sequence[str]) -> int:
+        """Rows beyond one per dedup key ``(camera_id, frame_number, det_index, ts)``."""
+        return self.count(
+            "SELECT count(*) - count(DISTINCT (camera_id, frame_number, det_index, ts))"
+            " FROM detections WHERE camera_id = ANY(%s)", list(camera_ids))  # fmt: skip
 
     def logs(self) -> str:
         """The stderr tails of every process started, for failure messages."""
