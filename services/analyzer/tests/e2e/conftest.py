@@ -239,6 +239,19 @@ class AnalyzerHarness:
         finally:
             client.close()
 
+    def group_done(self, name: str, total: int, group: str = "analyzer") -> bool:
+        """Whether ``name`` holds ``total`` entries, all delivered to ``group`` and
+        acknowledged (every frame entry handled, analysed or skipped)."""
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            info = next(g for g in client.xinfo_groups(name) if g["name"] == group.encode())
+            last = cast("list[tuple[bytes, Any]]", client.xrevrange(name, count=1))
+            length = int(client.xlen(name))
+        finally:
+            client.close()
+        delivered = bool(last) and info["last-delivered-id"] == last[0][0]
+        return length >= total and delivered and int(info["pending"]) == 0
+
     def small_jpeg(self, relpath: str, size: tuple[int, int]) -> bytes:
         """A model photograph resized to ``size`` (width, height), as JPEG."""
         return jpeg_of(self.models_dir / relpath, size)
@@ -253,6 +266,16 @@ class AnalyzerHarness:
             return {str(k): str(v) for k, v in client.hgetall(key).items()}
         finally:
             client.close()
+
+    @staticmethod
+    def skips(service: ServiceProcess) -> dict[str, float]:
+        """``vigil_analyzer_frames_skipped_total`` of a service by ``camera/reason``."""
+        status, text = service.get("/metrics")
+        assert status == 200, service.describe(f"/metrics answered {status}")
+        return {f"{sample.labels['camera_id']}/{sample.labels['reason']}": sample.value
+                for family in text_string_to_metric_families(str(text))
+                for sample in family.samples
+                if sample.name == "vigil_analyzer_frames_skipped_total"}  # fmt: skip
 
     @staticmethod
     def metric(service: ServiceProcess, name: str, **labels: str) -> float:
