@@ -12,10 +12,12 @@ starts the ingest and analyzers, publishes JPEG frames over MQTT exactly as a ca
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -330,6 +332,12 @@ def analyzer_harness(
         harness.close()
 
 
+def _listening(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+        return True
+    return False
+
+
 @dataclass
 class FakeAnthropic:
     """A ``vigil-fake-anthropic`` process: its base URL and API key."""
@@ -348,6 +356,8 @@ def fake_anthropic(tmp_path: Path) -> Iterator[FakeAnthropic]:
     process = subprocess.Popen([binary, "--port", str(port), "--api-key", key,
                                 "--batch-delay", "0.5"], stdout=log, stderr=log)  # fmt: skip
     try:
+        wait_for(lambda: _listening(port), bool, what="vigil-fake-anthropic listening",
+                 timeout_s=20.0)  # fmt: skip
         yield FakeAnthropic(f"http://127.0.0.1:{port}", key)
     finally:
         process.terminate()
