@@ -12,15 +12,18 @@ the cameras) go, alternately and ``--repeat`` times:
   last acknowledgement, every frame verified analysed.
 
 The ratio pipeline / bare (medians) is the pipeline's overhead; the target is ≥ 0.85.
-Claude calls and tokens per camera-hour are counted where measurable
-(:mod:`bench.analyzer.claude`). ``python -m bench.analyzer --repeat 1`` for a quick try.
+Then the Claude scenario (:mod:`bench.analyzer.scenario`): ``--claude-cameras`` camsim
+cameras for ``--claude-minutes`` of simulated time through the pipeline with the Claude
+analyst against the fake Anthropic API, with the darknet backend: calls, selections, skips,
+tokens and cost per camera-hour (:mod:`bench.analyzer.claude`); ``--claude-cameras 0`` skips
+it. ``python -m bench.analyzer --repeat 1`` for a quick try.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,10 +32,11 @@ import redis.asyncio as aioredis
 
 from bench.analyzer import report
 from bench.analyzer.bare import run_bare, warm_up
-from bench.analyzer.claude import claude_per_camera_hour
+from bench.analyzer.claude import analyst_available, not_measured
 from bench.analyzer.detectors import BACKENDS, analyzer_settings, load_backend, models_dir
 from bench.analyzer.frames import FrameSet, build_frames
 from bench.analyzer.pipeline import PipelineStack, run_pipeline
+from bench.analyzer.scenario import run_scenario
 from bench.harness.results import relative
 from bench.harness.stack import private_stack, server_pids, service_env
 from vigil_analyzer.detectors import Detector
@@ -51,6 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--frames-per-run", type=int, default=192,
                        help="frames per measurement, split over the cameras")  # fmt: skip
     group.add_argument("--frame-size", default="640x360", help="WIDTHxHEIGHT of the frames")
+    group.add_argument("--claude-cameras", type=int, default=8,
+                       help="cameras of the Claude scenario (0: skip it)")  # fmt: skip
+    group.add_argument("--claude-minutes", type=float, default=10.0,
+                       help="simulated minutes per camera in the Claude scenario")  # fmt: skip
+    group.add_argument("--claude-interval-s", type=float, default=0.5,
+                       help="simulated seconds between a camera's frames (at most 1)")  # fmt: skip
 
 
 def _options(args: argparse.Namespace) -> argparse.Namespace:
@@ -91,10 +101,8 @@ async def _stack(info: StackInfo) -> PipelineStack:
 
 @dataclass
 class _Tally:
-    """The run's cameras and the camera-seconds their frames span (for Claude)."""
+    """What the results file says of the frames."""
 
-    cameras: list[str] = field(default_factory=list)
-    camera_seconds: float = 0.0
     jpeg_bytes: int = 0
 
 
@@ -104,16 +112,17 @@ async def _run_on(info: StackInfo, workdir: Path, options: argparse.Namespace,
     stack = await _stack(info)
     results: dict[str, Any] = {}
     tally = _Tally()
+    detectors: dict[str, Detector] = {}
     try:
         for backend in backends:
             detector, model = load_backend(backend, workdir)
+            detectors[backend] = detector
             per_count = {
                 str(cameras): await _measure(stack, detector, backend, cameras, options, tally)
                 for cameras in _ints(options.camera_counts)
             }
             results[backend] = {"model": model, "cameras": per_count}
-        claude = await claude_per_camera_hour(stack.owner_pool, tally.cameras,
-                                              tally.camera_seconds / 3600, wired=False)  # fmt: skip
+        claude = await _claude(stack, detectors, workdir, options)
     finally:
         await stack.owner_pool.close()
         await stack.analyzer_pool.close()
@@ -133,6 +142,23 @@ async def _run_on(info: StackInfo, workdir: Path, options: argparse.Namespace,
             "summary": report.summarize(results, claude)}  # fmt: skip
 
 
+async def _claude(stack: PipelineStack, detectors: dict[str, Detector], workdir: Path,
+                  options: argparse.Namespace) -> dict[str, Any]:  # fmt: skip
+    """The Claude scenario with the darknet backend (loaded here if not benchmarked)."""
+    if not analyst_available():
+        return not_measured("no Claude analyst in this tree")
+    if options.claude_cameras <= 0 or options.claude_minutes <= 0:
+        return not_measured("skipped (--claude-cameras 0)")
+    if not 0 < options.claude_interval_s <= 1:
+        raise SystemExit("--claude-interval-s: more than 0, at most 1")
+    detector = detectors.get("darknet") or load_backend("darknet", workdir)[0]
+    print(f"claude scenario: {options.claude_cameras} cameras x {options.claude_minutes} "
+          "simulated minutes", file=sys.stderr)  # fmt: skip
+    return await run_scenario(stack, detector, camera_count=options.claude_cameras,
+                              minutes=options.claude_minutes,
+                              interval_s=options.claude_interval_s)  # fmt: skip
+
+
 async def _measure(stack: PipelineStack, detector: Detector, backend: str, cameras: int,
                    options: argparse.Namespace, tally: _Tally) -> dict[str, Any]:  # fmt: skip
     """Bare loop (main thread, then a worker thread) and pipeline, ``--repeat`` times each
@@ -148,8 +174,6 @@ async def _measure(stack: PipelineStack, detector: Detector, backend: str, camer
         runs["bare_worker"].append(run_bare(detector, frames, worker=True))
         if rep % 2 == 0:
             runs["pipeline"].append(await run_pipeline(stack, detector, frames))
-        tally.cameras += sorted({f.camera_id for f in frames.frames})
-        tally.camera_seconds += len(frames.frames) * INTERVAL_S
         tally.jpeg_bytes = frames.jpeg_bytes
         bare, piped = runs["bare"][-1]["frames_per_s"], runs["pipeline"][-1]["frames_per_s"]
         print(f"{backend} x{cameras} #{rep}: bare {bare}, pipeline {piped} frames/s",

@@ -91,15 +91,47 @@ def render(result: dict[str, Any], path: str) -> str:
     verdict = "met" if targets["met"] else "NOT met"
     lines += ["", f"Target pipeline ≥ {targets['pipeline_vs_bare']} × bare: **{verdict}** "
               f"(lowest ratio {targets['lowest_ratio']}).", ""]  # fmt: skip
-    lines.append(_claude_line(summary["claude"]))
+    lines += _claude_lines(summary["claude"])
     return "\n".join(lines)
 
 
-def _claude_line(claude: dict[str, Any]) -> str:
+def _pairs(values: dict[str, Any]) -> str:
+    return ", ".join(f"{key} {value:g}" for key, value in values.items()) or "none"
+
+
+def _claude_lines(claude: dict[str, Any]) -> list[str]:
+    """The Claude scenario's lines: per camera-hour figures and the limits that applied."""
     if not claude.get("measured"):
-        return f"Claude calls and tokens per camera-hour: not measured ({claude['reason']})."
-    return (
-        f"Claude per camera-hour: {claude['calls_per_camera_hour']} calls, "
-        f"{claude['tokens_per_camera_hour']:,} tokens ({claude['calls']} calls over "
-        f"{claude['camera_hours']} camera-hours)."
-    )
+        return [f"Claude calls and tokens per camera-hour: not measured ({claude['reason']})."]
+    p, hour, lim = claude["parameters"], claude["per_camera_hour"], claude["limits"]
+    tokens = hour["tokens"]
+    window = ("the span filled the hour's window" if claude["hour_window_full"] else
+              f"the span ({claude['span_minutes']} min) is shorter than the hour's window, so "
+              "this rate is not yet bounded by the hourly cap")  # fmt: skip
+    return [
+        f"Claude scenario ({p['cameras']} camsim cameras × {p['minutes']:g} simulated "
+        f"minutes, a frame every {p['interval_s']:g} s, {p['backend']} detector, "
+        f"{p['model']} priced as configured, fake Anthropic API; "
+        f"{claude['camera_hours']} camera-hours), per camera-hour:",
+        "",
+        "| calls | by mode | selected, by reason | skipped, by reason | input tokens "
+        "(uncached / cache read / cache write) | output tokens | est. cost USD |",
+        "|--:|---|---|---|--:|--:|--:|",
+        f"| {hour['calls']:g} | {_pairs(hour['calls_by_mode'])} "
+        f"| {_pairs(hour['selected_by_reason'])} | {_pairs(hour['skipped_by_reason'])} "
+        f"| {tokens.get('input', 0):,.0f} / {tokens.get('cache_read', 0):,.0f} / "
+        f"{tokens.get('cache_creation', 0):,.0f} | {tokens.get('output', 0):,.0f} "
+        f"| {hour['cost_usd']:.4f} |",
+        "",
+        f"{claude['calls']} calls ({claude['tokens_per_call']:,} billed tokens and "
+        f"${claude['cost_usd_per_call']:.4f} a call), {claude['rows']['rows']} claude_analyses "
+        f"rows ({claude['rows']['errors']} errors). Limits (simulated clock): per camera "
+        f"{lim['camera_calls_per_minute']}/min and {lim['camera_calls_per_hour']}/h, global "
+        f"{lim['calls_per_minute']}/min and {lim['calls_per_hour']}/h, "
+        f"{lim['daily_token_budget']:,} tokens a day. The caps bound calls at "
+        f"{claude['steady_calls_per_camera_hour_bound']:g} per camera-hour "
+        f"(claude_camera_calls_per_hour) once an hour has passed; {window}. At this many "
+        f"tokens a call the daily budget pays for "
+        f"{claude['budget_calls_per_camera_hour_bound']} calls per camera-hour over "
+        f"{p['cameras']} cameras.",
+    ]

@@ -64,7 +64,9 @@ class _Job:
 
 
 class ClaudeAnalyst:
-    """See the module docstring. ``client`` is None without an API key."""
+    """See the module docstring. ``client`` is None without an API key; ``rate_clock``
+    (epoch seconds) times the hard call limits instead of the Redis server's clock (the
+    benchmark's simulated time)."""
 
     def __init__(
         self,
@@ -72,6 +74,8 @@ class ClaudeAnalyst:
         pool: Any,
         settings: AnalyzerSettings,
         client: ClaudeClient | None,
+        *,
+        rate_clock: Callable[[], float] | None = None,
     ) -> None:
         self._settings = settings
         self._client = client
@@ -81,8 +85,9 @@ class ClaudeAnalyst:
                                   name=BUDGET_NAME)  # fmt: skip
         self.breaker = CircuitBreaker("claude", failures=settings.claude_breaker_failures,
                                       reset_s=settings.claude_breaker_reset_s)  # fmt: skip
-        self._gates = Gates(redis, settings, limiter=RateLimiter(redis, RATE_PREFIX),
-                            budget=self.budget, breaker=self.breaker)  # fmt: skip
+        limiter = RateLimiter(redis, RATE_PREFIX, clock=rate_clock)
+        self._gates = Gates(redis, settings, limiter=limiter, budget=self.budget,
+                            breaker=self.breaker)  # fmt: skip
         self._memory = SceneMemory(redis)
         self._questions = Questions(redis)
         self._results = Results(redis, AnalysisStore(pool), self._memory, self.budget,
