@@ -10,8 +10,6 @@ import pytest
 from vigil_analyzer.detectors.base import BoxDetection
 from vigil_analyzer.tracking import CameraTracker, TrackerConfig, to_sv_detections
 
-pytest.importorskip("trackers", reason="ByteTrack lives in the 'trackers' package")
-
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 W, H = 1920, 1080
 

@@ -26,6 +26,7 @@ class of its current detection.
 from __future__ import annotations
 
 import importlib
+import warnings
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -115,7 +116,10 @@ def make_bytetrack(config: TrackerConfig) -> _ByteTrackLike:
             raise ImportError(
                 "ByteTrack needs the 'trackers' package (supervision ≥ 0.31 removed sv.ByteTrack)"
             ) from None
-        return cast(_ByteTrackLike, _LegacyByteTrack(legacy(**_legacy_kwargs(config))))
+        with warnings.catch_warnings():  # the pin is deliberate (module docstring)
+            warnings.filterwarnings("ignore", "The `ByteTrack` was deprecated", FutureWarning)
+            tracker = legacy(**_legacy_kwargs(config))
+        return cast(_ByteTrackLike, _LegacyByteTrack(tracker))
 
 
 def _legacy_kwargs(config: TrackerConfig) -> dict[str, Any]:
