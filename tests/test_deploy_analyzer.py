@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from vigil_analyzer import model_files
+from vigil_analyzer.claude.client import ClaudeClient
 from vigil_analyzer.settings import AnalyzerSettings
 from vigil_tools.fake_anthropic.cli import build_parser
 
@@ -184,8 +185,11 @@ def test_k8s_analyzer_settings_grace_and_optional_claude_key(
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "ops"}
 
 
-def test_an_empty_claude_key_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``KEY=`` in an env file or compose's ``${KEY:-}`` means no key (env_ignore_empty), so
-    the analyzer runs without Claude instead of failing every call on an empty key."""
-    settings = _settings_from({"ANTHROPIC_API_KEY": ""}, monkeypatch)
-    assert settings.anthropic_api_key is None
+def test_an_empty_claude_key_means_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``KEY=`` in an env file or compose's ``${KEY:-}`` gives an empty value (empty values
+    are meaningful elsewhere: VIGIL_MQTT_SHARED_GROUP="" subscribes without $share), and the
+    Claude client treats an empty or blank key as none: the analyzer runs without Claude
+    instead of failing every call."""
+    for blank in ("", "  "):
+        settings = _settings_from({"ANTHROPIC_API_KEY": blank}, monkeypatch)
+        assert ClaudeClient.from_settings(settings) is None

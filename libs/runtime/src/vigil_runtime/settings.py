@@ -109,7 +109,6 @@ class VigilSettings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         validate_default=True,
-        env_ignore_empty=True,  # `KEY=` (compose's ${KEY:-}) means unset, not an empty value
     )
 
     database_url: str = "postgresql://postgres@127.0.0.1:5432/vigil"
