@@ -22,22 +22,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 import redis
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from prometheus_client.parser import text_string_to_metric_families
 
 import vigil_migrations
-from vigil_runtime.settings import parse_mqtt_url
 from vigil_runtime.stack import LocalStack, StackInfo, watchdog
 from vigil_runtime.stack.info import ServerState
 from vigil_runtime.stack.logins import Logins, prepare_database
 from vigil_runtime.stack.procs import terminate
 from vigil_runtime.stack.registry import make_server
+from vigil_runtime.testing.mqtt_publisher import Publisher, mqtt_client
 from vigil_runtime.testing.services import ServiceLauncher, ServiceProcess
 from vigil_schema.messages import EventBatchMessage, EventMessage
 from vigil_schema.streams import EVENTS, Envelope
@@ -52,7 +49,6 @@ SETTLE_S = 1.0
 SESSION_EXPIRY_S = 600
 """The ingest's session expiry in tests: long enough for a kill and restart, short enough
 that a session a crashed test failed to remove does not outlive the run by much."""
-PUBACK_TIMEOUT_S = 30.0
 
 
 # --------------------------------------------------------------------------- namespace
@@ -218,18 +214,10 @@ def stream_events(redis_url: str, camera_ids: Iterable[str]) -> int:
 # --------------------------------------------------------------------------- MQTT
 
 
-def _client(mqtt_url: str, client_id: str) -> tuple[mqtt.Client, str, int]:
-    endpoint = parse_mqtt_url(mqtt_url)
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    if endpoint.username:
-        client.username_pw_set(endpoint.username, endpoint.password)
-    return client, endpoint.host, endpoint.port
-
-
 def drop_session(mqtt_url: str, client_id: str) -> None:
     """Remove ``client_id``'s persistent session: connect with clean start and session
     expiry 0, then disconnect (the broker deletes the session and its queue)."""
-    client, host, port = _client(mqtt_url, client_id)
+    client, host, port = mqtt_client(mqtt_url, client_id)
     properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     properties.SessionExpiryInterval = 0
     try:
@@ -258,49 +246,6 @@ def clear_retained_status(mqtt_url: str, camera_ids: Iterable[str], token: str) 
         publisher.wait_acked()
     finally:
         publisher.close()
-
-
-class Publisher:
-    """A plain paho MQTT v5 publisher (network thread) that waits for every PUBACK."""
-
-    def __init__(self, mqtt_url: str, client_id: str) -> None:
-        self._client, host, port = _client(mqtt_url, client_id)
-        self._client.max_queued_messages_set(0)
-        self._client.max_inflight_messages_set(100)
-        self._pending: list[mqtt.MQTTMessageInfo] = []
-        self._client.connect(host, port, keepalive=30, clean_start=True)
-        self._client.loop_start()
-
-    def publish(
-        self,
-        topic: str,
-        payload: bytes,
-        user_properties: Sequence[tuple[str, str]] | None = None,
-        *,
-        retain: bool = False,
-    ) -> None:
-        """Publish at QoS 1; ``user_properties`` as MQTT v5 user properties."""
-        properties = None
-        if user_properties is not None:
-            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-            properties.UserProperty = list(user_properties)
-        info = self._client.publish(topic, payload, qos=1, retain=retain, properties=properties)
-        assert info.rc == mqtt.MQTT_ERR_SUCCESS, f"publish to {topic!r} failed: {info.rc}"
-        self._pending.append(info)
-
-    def wait_acked(self, timeout_s: float = PUBACK_TIMEOUT_S) -> int:
-        """Wait until the broker acknowledged everything published; how many that was."""
-        deadline = time.monotonic() + timeout_s
-        for info in self._pending:
-            info.wait_for_publish(max(0.1, deadline - time.monotonic()))
-            assert info.is_published(), f"no PUBACK within {timeout_s}s"
-        count = len(self._pending)
-        self._pending.clear()
-        return count
-
-    def close(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
 
 
 # --------------------------------------------------------------------------- camsim
@@ -352,14 +297,7 @@ def run_fleets(configs: Iterable[FleetConfig]) -> list[FleetRun]:
 
 def metric_total(service: ServiceProcess, name: str, **labels: str) -> float:
     """Sum of the samples of ``name`` on the service's /metrics that carry ``labels``."""
-    status, text = service.get("/metrics")
-    assert status == 200, service.describe(f"/metrics answered {status}")
-    total = 0.0
-    for family in text_string_to_metric_families(str(text)):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                total += sample.value
-    return total
+    return service.metric_total(name, **labels)
 
 
 # --------------------------------------------------------------------------- private stack

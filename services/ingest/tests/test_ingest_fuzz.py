@@ -39,7 +39,8 @@ from vigil_schema.tables import INGEST_REJECT_PAYLOAD_MAX_BYTES
 from vigil_schema.topics import events_topic, frames_topic, health_topic
 
 if TYPE_CHECKING:
-    from services.ingest.tests.conftest import IngestHarness, Publisher
+    from services.ingest.tests.conftest import IngestHarness
+    from vigil_runtime.testing.mqtt_publisher import Publisher
 
 EXAMPLES_PER_CATEGORY = 8
 """Hypothesis examples per way of breaking a message (27 ways: 216 broken + 216 good)."""

@@ -48,7 +48,7 @@ from vigil_cli.audit import os_actor
 from vigil_cli.commands.stack import data_dir_option, parse_embedded
 from vigil_cli.commands.status import collect_status, render_status
 from vigil_cli.db import connect
-from vigil_cli.demo_anthropic import start_fake_anthropic
+from vigil_cli.demo_anthropic import analyzer_env, start_fake_anthropic
 from vigil_cli.demo_fleet import (
     Camsim,
     demo_camera_ids,
@@ -329,7 +329,7 @@ def _run_services(
     settings = _cli_settings(info, logins)
     claude = start_fake_anthropic(info.data_dir)
     click.echo(f"Claude: vigil-fake-anthropic on {claude.base_url} (no request leaves the box)")
-    services = start_services(info, logins, env_file, ports, {"analyzer": claude.env()})
+    services = start_services(info, logins, env_file, ports, {"analyzer": analyzer_env(claude)})
     click.echo(f"started {', '.join(SERVICES)}; logs in {info.data_dir / 'logs'}")
     camsim: Camsim | None = None
     ok = True

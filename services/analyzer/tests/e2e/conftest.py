@@ -12,14 +12,8 @@ starts the ingest and analyzers, publishes JPEG frames over MQTT exactly as a ca
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import secrets
-import shutil
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,27 +22,23 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import cv2
-import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 import redis
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from prometheus_client.parser import text_string_to_metric_families
 
-from vigil_runtime.settings import parse_mqtt_url
-from vigil_runtime.stack.procs import free_port
+from vigil_analyzer.claude.image import jpeg_size
+from vigil_runtime.testing.mqtt_publisher import Publisher
 from vigil_runtime.testing.services import ServiceLauncher, ServiceProcess
 from vigil_schema.streams import Envelope
 from vigil_schema.topics import frames_topic, status_topic
 from vigil_tools.camsim import FleetConfig
+from vigil_tools.fake_anthropic.process import start_fake_process
 
 WAIT_TIMEOUT_S = 60.0
 POLL_S = 0.2
 READY_TIMEOUT_S = 90.0
 """The analyzer loads its detector before it is ready (slow on a busy 2-core machine)."""
-PUBACK_TIMEOUT_S = 30.0
 T = TypeVar("T")
 
 FAST_ANALYZER: dict[str, str] = {
@@ -63,11 +53,7 @@ FAST_ANALYZER: dict[str, str] = {
 
 def metric(service: ServiceProcess, name: str, **labels: str) -> float:
     """Sum of the samples of ``name`` on the service's /metrics that carry ``labels``."""
-    status, text = service.get("/metrics")
-    assert status == 200, service.describe(f"/metrics answered {status}")
-    return sum(sample.value for family in text_string_to_metric_families(str(text))
-               for sample in family.samples if sample.name == name
-               and all(sample.labels.get(k) == v for k, v in labels.items()))  # fmt: skip
+    return service.metric_total(name, **labels)
 
 
 def wait_for(
@@ -100,57 +86,19 @@ def jpeg_of(path: Path, size: tuple[int, int] | None = None, quality: int = 90) 
     return bytes(encoded.tobytes())
 
 
-def jpeg_size(jpeg: bytes) -> tuple[int, int]:
-    """(width, height) of a JPEG."""
-    import numpy as np
-
-    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-    assert image is not None
-    return int(image.shape[1]), int(image.shape[0])
-
-
-class FramePublisher:
-    """A paho MQTT v5 client publishing camera frames at QoS 1, waiting for every PUBACK."""
-
-    def __init__(self, mqtt_url: str, client_id: str) -> None:
-        endpoint = parse_mqtt_url(mqtt_url)
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                   protocol=mqtt.MQTTv5)  # fmt: skip
-        if endpoint.username:
-            self._client.username_pw_set(endpoint.username, endpoint.password)
-        self._client.max_inflight_messages_set(100)
-        self._pending: list[mqtt.MQTTMessageInfo] = []
-        self._client.connect(endpoint.host, endpoint.port, keepalive=30, clean_start=True)
-        self._client.loop_start()
+class FramePublisher(Publisher):
+    """The shared QoS 1 test publisher, publishing camera frames as a camera does."""
 
     def frame(self, camera_id: str, jpeg: bytes, frame_number: int, ts: datetime) -> None:
-        """Publish one frame as a camera does (the ingest's frame topic and properties)."""
+        """One frame on the ingest's frame topic, with its user properties."""
         width, height = jpeg_size(jpeg)
-        properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-        properties.UserProperty = [("ts", ts.isoformat()), ("frame_number", str(frame_number)),
-                                   ("width", str(width)), ("height", str(height))]  # fmt: skip
-        info = self._client.publish(frames_topic(camera_id), jpeg, qos=1, properties=properties)
-        assert info.rc == mqtt.MQTT_ERR_SUCCESS, f"publish failed: {info.rc}"
-        self._pending.append(info)
+        self.publish(frames_topic(camera_id), jpeg,
+                     [("ts", ts.isoformat()), ("frame_number", str(frame_number)),
+                      ("width", str(width)), ("height", str(height))])  # fmt: skip
 
     def retain_empty(self, topic: str) -> None:
         """Delete the topic's retained message."""
-        info = self._client.publish(topic, b"", qos=1, retain=True)
-        self._pending.append(info)
-
-    def wait_acked(self, timeout_s: float = PUBACK_TIMEOUT_S) -> int:
-        """Wait until the broker acknowledged everything published; how many that was."""
-        deadline = time.monotonic() + timeout_s
-        for info in self._pending:
-            info.wait_for_publish(max(0.1, deadline - time.monotonic()))
-            assert info.is_published(), f"no PUBACK within {timeout_s}s"
-        count = len(self._pending)
-        self._pending.clear()
-        return count
-
-    def close(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
+        self.publish(topic, b"", retain=True)
 
 
 @dataclass
@@ -332,12 +280,6 @@ def analyzer_harness(
         harness.close()
 
 
-def _listening(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-        return True
-    return False
-
-
 @dataclass
 class FakeAnthropic:
     """A ``vigil-fake-anthropic`` process: its base URL and API key."""
@@ -349,17 +291,9 @@ class FakeAnthropic:
 @pytest.fixture
 def fake_anthropic(tmp_path: Path) -> Iterator[FakeAnthropic]:
     """``vigil-fake-anthropic`` on a free port (a real HTTP server in its own process)."""
-    binary = shutil.which("vigil-fake-anthropic", path=os.path.dirname(sys.executable))
-    assert binary is not None, "vigil-fake-anthropic is not installed"
-    port, key = free_port(), "sk-e2e-" + secrets.token_hex(4)
-    log = (tmp_path / "fake-anthropic.log").open("wb")
-    process = subprocess.Popen([binary, "--port", str(port), "--api-key", key,
-                                "--batch-delay", "0.5"], stdout=log, stderr=log)  # fmt: skip
+    key = "sk-e2e-" + secrets.token_hex(4)
+    fake = start_fake_process(tmp_path / "fake-anthropic.log", api_key=key, batch_delay_s=0.5)
     try:
-        wait_for(lambda: _listening(port), bool, what="vigil-fake-anthropic listening",
-                 timeout_s=20.0)  # fmt: skip
-        yield FakeAnthropic(f"http://127.0.0.1:{port}", key)
+        yield FakeAnthropic(fake.base_url, fake.api_key)
     finally:
-        process.terminate()
-        process.wait(10)
-        log.close()
+        fake.stop()

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from vigil_runtime.service import EXIT_STARTUP
 from vigil_runtime.stack.procs import console_script, free_port
@@ -96,6 +97,14 @@ class ServiceProcess:
 
     def readyz(self) -> tuple[int, Any]:
         return self.get("/readyz")
+
+    def metric_total(self, name: str, **labels: str) -> float:
+        """Sum of the samples of ``name`` on /metrics that carry ``labels`` (0 when none)."""
+        status, text = self.get("/metrics")
+        assert status == 200, self.describe(f"/metrics answered {status}")
+        return sum(sample.value for family in text_string_to_metric_families(str(text))
+                   for sample in family.samples if sample.name == name
+                   and all(sample.labels.get(k) == v for k, v in labels.items()))  # fmt: skip
 
     def heartbeat(self) -> dict[str, str]:
         """Its heartbeat hash in Redis now (empty when there is none)."""

@@ -3,46 +3,38 @@
 :func:`prepare_image` returns the frame's own bytes when its long edge is within
 :data:`MAX_LONG_EDGE` (no re-encode, no quality loss); a larger frame is resized with OpenCV
 (aspect ratio kept, ``INTER_AREA``) and re-encoded. :func:`jpeg_size` reads the size from the
-JPEG header without decoding. :func:`image_tokens` is the API's documented ≈ w·h / 750
+JPEG header without decoding (Pillow). :func:`image_tokens` is the API's documented ≈ w·h / 750
 (an upper bound: the API may shrink an image further before counting).
 """
 
 from __future__ import annotations
 
+import io
 import math
-import struct
 from typing import Final
 
 import cv2
 import numpy as np
+import PIL.Image
 
 __all__ = ["MAX_LONG_EDGE", "image_tokens", "jpeg_size", "prepare_image"]
 
 MAX_LONG_EDGE: Final = 1568
 JPEG_QUALITY: Final = 85
 PIXELS_PER_TOKEN: Final = 750
-# start-of-frame markers: baseline, extended, progressive, lossless (and arithmetic variants)
-_SOF: Final = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE})
 
 
 def jpeg_size(jpeg: bytes) -> tuple[int, int]:
-    """(width, height) from the JPEG's start-of-frame header; ValueError if there is none."""
-    if jpeg[:2] != b"\xff\xd8":
-        raise ValueError("not a JPEG (no SOI marker)")
-    pos = 2
-    while pos + 4 <= len(jpeg):
-        if jpeg[pos] != 0xFF:
-            raise ValueError(f"corrupt JPEG: no marker at byte {pos}")
-        marker = jpeg[pos + 1]
-        if marker == 0xFF or 0xD0 <= marker <= 0xD7 or marker == 0x01:
-            pos += 1 if marker == 0xFF else 2
-            continue
-        (length,) = struct.unpack(">H", jpeg[pos + 2 : pos + 4])
-        if marker in _SOF and pos + 9 <= len(jpeg):
-            height, width = struct.unpack(">HH", jpeg[pos + 5 : pos + 9])
-            return int(width), int(height)
-        pos += 2 + length
-    raise ValueError("corrupt JPEG: no start-of-frame marker")
+    """(width, height) from the JPEG's header (Pillow reads no pixels for it); ValueError
+    if the bytes are not a readable JPEG."""
+    try:
+        with PIL.Image.open(io.BytesIO(jpeg)) as image:
+            if image.format != "JPEG":
+                raise ValueError(f"not a JPEG ({image.format})")
+            width, height = image.size
+    except (PIL.UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"not a readable JPEG: {exc}") from None
+    return int(width), int(height)
 
 
 def prepare_image(jpeg: bytes) -> tuple[bytes, int, int]:
