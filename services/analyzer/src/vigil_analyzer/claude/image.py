@@ -3,19 +3,19 @@
 :func:`prepare_image` returns the frame's own bytes when its long edge is within
 :data:`MAX_LONG_EDGE` (no re-encode, no quality loss); a larger frame is resized with OpenCV
 (aspect ratio kept, ``INTER_AREA``) and re-encoded. :func:`jpeg_size` reads the size from the
-JPEG header without decoding (Pillow). :func:`image_tokens` is the API's documented ≈ w·h / 750
+JPEG header without decoding. :func:`image_tokens` is the API's documented ≈ w·h / 750
 (an upper bound: the API may shrink an image further before counting).
 """
 
 from __future__ import annotations
 
-import io
 import math
 from typing import Final
 
 import cv2
 import numpy as np
-import PIL.Image
+
+from vigil_schema.mqtt import jpeg_dimensions
 
 __all__ = ["MAX_LONG_EDGE", "image_tokens", "jpeg_size", "prepare_image"]
 
@@ -25,16 +25,15 @@ PIXELS_PER_TOKEN: Final = 750
 
 
 def jpeg_size(jpeg: bytes) -> tuple[int, int]:
-    """(width, height) from the JPEG's header (Pillow reads no pixels for it); ValueError
-    if the bytes are not a readable JPEG."""
-    try:
-        with PIL.Image.open(io.BytesIO(jpeg)) as image:
-            if image.format != "JPEG":
-                raise ValueError(f"not a JPEG ({image.format})")
-            width, height = image.size
-    except (PIL.UnidentifiedImageError, OSError) as exc:
-        raise ValueError(f"not a readable JPEG: {exc}") from None
-    return int(width), int(height)
+    """(width, height) from the JPEG's start-of-frame segment (the schema's
+    :func:`~vigil_schema.mqtt.jpeg_dimensions`, which the ingest uses too); ValueError if
+    the bytes are not a JPEG."""
+    if jpeg[:2] != b"\xff\xd8":
+        raise ValueError("not a JPEG (no SOI marker)")
+    size = jpeg_dimensions(jpeg)
+    if size is None:
+        raise ValueError("corrupt JPEG: no start-of-frame segment")
+    return size
 
 
 def prepare_image(jpeg: bytes) -> tuple[bytes, int, int]:
