@@ -26,12 +26,37 @@ from vigil_runtime.redis_client import REDIS_ERRORS
 from vigil_runtime.stack import LocalStack, StackInfo, watchdog
 from vigil_runtime.stack.logins import Logins
 from vigil_runtime.stack.procs import terminate
-from vigil_runtime.testing import databases
+from vigil_runtime.testing import databases, hang_report
 from vigil_runtime.testing.services import ServiceLauncher
 
 STACK_ENV = "VIGIL_TEST_STACK"
 REDIS_TEST_DBS = range(1, 16)  # database 0 stays for humans poking at the stack
 CLOSE_TIMEOUT_S = 10.0
+
+
+HANG_REPORT_SHARE = 0.8
+"""Share of the test's pytest-timeout after which its asyncio tasks are printed."""
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """Print a stuck test's asyncio tasks and threads before its timeout (hang_report)."""
+    marker = item.get_closest_marker("timeout")
+    timeout = float(marker.args[0]) if marker and marker.args else None
+    if timeout is None:
+        timeout = float(item.config.getini("timeout") or 0) if _has_timeout(item) else 0.0
+    if timeout <= 0:
+        yield
+        return
+    finished = hang_report.watch(item.nodeid, timeout * HANG_REPORT_SHARE)
+    try:
+        yield
+    finally:
+        finished.set()
+
+
+def _has_timeout(item: pytest.Item) -> bool:
+    return item.config.pluginmanager.hasplugin("timeout")
 
 
 @pytest.fixture(scope="session")
