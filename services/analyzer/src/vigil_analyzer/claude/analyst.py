@@ -17,7 +17,9 @@ every skip is counted in ``vigil_analyzer_claude_skipped_total{reason}``.
 :meth:`start` starts the workers, the question reader, the batch submitter/collector and a
 refresh of the budget and breaker gauges (every 15 s, so they stay true while idle);
 :meth:`stop` stops taking frames, submits the waiting batch (its results are collected by
-any replica) and cancels calls in flight (their reservations released).
+any replica) and cancels calls in flight (their reservations released). Every loop also checks
+a stop event, and stop cancels again what still runs (``cancel_until_done``): on Python 3.11
+redis-py can swallow a cancellation, and a loop that only trusted ``cancel`` went on forever.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from vigil_runtime.circuit_breaker import CircuitBreaker
 from vigil_runtime.logging import RateLimitedLogger, get_logger
 from vigil_runtime.rate_limit import RateLimiter
 from vigil_runtime.redis_client import REDIS_ERRORS
+from vigil_runtime.tasks import cancel_until_done, wait_event
 from vigil_runtime.token_budget import TokenBudget
 
 _log = get_logger(__name__)
@@ -101,6 +104,7 @@ class ClaudeAnalyst:
                 lock_s=max(30.0, settings.claude_batch_poll_s * 2),
             )  # fmt: skip
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
         self._warn = RateLimitedLogger(_log, interval_s=60.0)
         metrics.DAILY_BUDGET.set(settings.claude_daily_token_budget)
 
@@ -172,9 +176,10 @@ class ClaudeAnalyst:
 
     async def stop(self) -> None:
         """Submit the waiting batch, cancel the rest (see the module docstring)."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._stopping.set()
+        stuck = await cancel_until_done(self._tasks)
+        if stuck:
+            _log.error("claude tasks did not stop", tasks=len(stuck))
         self._tasks.clear()
         if self._batches is not None:
             with contextlib.suppress(*REDIS_ERRORS, ClaudeUnavailableError, ClaudeRejectedError):
@@ -192,18 +197,18 @@ class ClaudeAnalyst:
         self._tasks.append(asyncio.create_task(coro))
 
     async def _every(self, period_s: float, step: Callable[[], Coroutine[Any, Any, Any]]) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await step()
             except REDIS_ERRORS as exc:
                 self._warn.warning("claude housekeeping failed", key="housekeeping",
                                    error=str(exc))  # fmt: skip
-            await asyncio.sleep(period_s)
+            await wait_event(self._stopping, period_s)
 
     # -- the workers ------------------------------------------------------------------
 
     async def _work(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             job = await self._queue.get()
             metrics.QUEUE.set(self._queue.qsize())
             try:
