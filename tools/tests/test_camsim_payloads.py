@@ -11,6 +11,7 @@ from vigil_schema.enums import CameraStatus, EventType, RejectReason
 from vigil_schema.mqtt import (
     CameraStatusPayload,
     FrameHeader,
+    HealthSample,
     PayloadError,
     jpeg_dimensions,
     parse_events_payload,
@@ -25,7 +26,12 @@ from vigil_tools.camsim.feed import OFFLINE_WILL, CameraFeed, status_payload
 from vigil_tools.camsim.frames import build_clips
 from vigil_tools.camsim.malformed import EVENT_KINDS, HEALTH_KINDS, corrupt_json
 from vigil_tools.camsim.pacing import Budget, TokenBucket
-from vigil_tools.camsim.scene import CameraScene, HealthModel
+from vigil_tools.camsim.scene import (
+    DEGRADED_BRIGHTNESS,
+    DEGRADED_NOISE,
+    CameraScene,
+    HealthModel,
+)
 from vigil_tools.camsim.stats import FleetStats, MessageKind
 
 CAMERA = "cam-007"
@@ -197,3 +203,17 @@ def test_config_rejects_inconsistent_options() -> None:
     assert config.client_count == 4
     assert sorted(c for group in config.cameras_of_client() for c in group) == config.camera_ids()
     assert FleetConfig(cameras=3).client_count == 3
+
+
+def test_a_degraded_camera_reports_a_dark_noisy_picture_that_the_schema_accepts() -> None:
+    rng = random.Random(7)
+    degraded = HealthModel("cam-001", rng, fps=10.0, degraded=True)
+    healthy = HealthModel("cam-002", rng, fps=10.0)
+    now = datetime.now(UTC)
+    for _ in range(50):
+        bad = HealthSample.model_validate(degraded.sample(now, 5.0))
+        good = HealthSample.model_validate(healthy.sample(now, 5.0))
+        assert (bad.brightness or 0.0) <= DEGRADED_BRIGHTNESS[1]
+        assert (bad.noise_level or 0.0) >= DEGRADED_NOISE[0]
+        assert bad.status == "warning"
+        assert (good.noise_level or 0.0) < DEGRADED_NOISE[0]

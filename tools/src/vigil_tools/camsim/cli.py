@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--client-id-prefix", default="camsim")
     add("--drain-timeout", type=float, default=15.0, help="seconds to wait for acks at the end")
     add("--seed", type=int, default=None, help="random seed (reproducible scenes)")
+    add("--degraded", type=int, default=0, help="the first N cameras report a dark, noisy picture")
     add("--summary-file", type=Path, default=None, help="also write the summary JSON here")
     return parser
 
@@ -93,6 +94,7 @@ def config_from_args(args: argparse.Namespace) -> FleetConfig:
         client_id_prefix=args.client_id_prefix,
         drain_timeout_s=args.drain_timeout,
         seed=args.seed,
+        degraded=args.degraded,
     )
 
 

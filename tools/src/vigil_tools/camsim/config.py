@@ -50,6 +50,9 @@ class FleetConfig:
     drain_timeout_s: float = 15.0
     connect_timeout_s: float = 10.0
     seed: int | None = None
+    degraded: int = 0
+    """The first ``degraded`` cameras report a dark, noisy picture in their health samples
+    (what the optimizer's degraded-health trigger reacts to)."""
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -61,6 +64,7 @@ class FleetConfig:
     def _problems(self) -> list[str]:
         checks = [
             (self.cameras >= 1, "cameras must be at least 1"),
+            (0 <= self.degraded <= self.cameras, "degraded must be between 0 and cameras"),
             (self.first_index >= 0, "first_index must be >= 0"),
             (1 <= self.batch <= 1000, "batch must be between 1 and 1000"),
             (0.0 <= self.bad_ratio <= 1.0, "bad_ratio must be between 0 and 1"),

@@ -67,6 +67,7 @@ class CameraFeed:
         bad_ratio: float,
         resolution: tuple[int, int],
         clip: FrameClip | None = None,
+        degraded: bool = False,
     ) -> None:
         self.camera_id = camera_id
         self.events_topic = events_topic(camera_id)
@@ -80,7 +81,7 @@ class CameraFeed:
         self._event_tag = Tag(MessageKind.EVENTS, batch)
         self._frame_dt = timedelta(seconds=1.0 / fps if fps > 0 else 1.0 / 30.0)
         self._scene = CameraScene(camera_id, rng, fps=fps, resolution=resolution)
-        self._health = HealthModel(camera_id, rng, fps=fps)
+        self._health = HealthModel(camera_id, rng, fps=fps, degraded=degraded)
         self._clip = clip
         self._clip_position = rng.randrange(len(clip.frames)) if clip else 0
         self.frame_number = 0

@@ -75,6 +75,7 @@ class Fleet:
                 bad_ratio=config.bad_ratio,
                 resolution=config.resolution,
                 clip=clips[index % len(clips)] if clips else None,
+                degraded=index < config.degraded,
             )
             for index, camera_id in enumerate(self.camera_ids)
         }

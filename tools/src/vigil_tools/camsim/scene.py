@@ -183,31 +183,43 @@ class CameraScene:
         return event
 
 
-class HealthModel:
-    """A camera's health readings: slow drifts, occasional warnings."""
+DEGRADED_BRIGHTNESS: Final = (8.0, 30.0)
+DEGRADED_NOISE: Final = (14.0, 24.0)
 
-    def __init__(self, camera_id: str, rng: random.Random, *, fps: float) -> None:
+
+class HealthModel:
+    """A camera's health readings: slow drifts, occasional warnings. A ``degraded`` camera
+    reports a dark, noisy picture (brightness within :data:`DEGRADED_BRIGHTNESS`, noise within
+    :data:`DEGRADED_NOISE`) and a ``warning`` status."""
+
+    def __init__(
+        self, camera_id: str, rng: random.Random, *, fps: float, degraded: bool = False
+    ) -> None:
         self.camera_id = camera_id
         self._rng = rng
         self._fps = fps if fps > 0 else 30.0
-        self._brightness = rng.uniform(90.0, 160.0)
+        self._degraded = degraded
+        low, high = DEGRADED_BRIGHTNESS if degraded else (90.0, 160.0)
+        self._brightness = rng.uniform(low, high)
         self._temperature = rng.uniform(35.0, 50.0)
         self._uptime = rng.uniform(60.0, 86_400.0)
 
     def sample(self, ts: datetime, interval_s: float) -> dict[str, Any]:
         """The next health sample as a JSON-ready dict (wire names of ``HealthSample``)."""
         rng = self._rng
-        self._brightness = min(255.0, max(5.0, self._brightness + rng.gauss(0.0, 3.0)))
+        low, high = DEGRADED_BRIGHTNESS if self._degraded else (5.0, 255.0)
+        self._brightness = min(high, max(low, self._brightness + rng.gauss(0.0, 3.0)))
         self._temperature = min(90.0, max(20.0, self._temperature + rng.gauss(0.0, 0.3)))
         self._uptime += interval_s
         drops = rng.choices((0, rng.randint(1, 5), rng.randint(10, 60)), (0.85, 0.12, 0.03))[0]
-        level = HealthLevel.OK if drops < 10 else HealthLevel.WARNING
+        level = HealthLevel.OK if drops < 10 and not self._degraded else HealthLevel.WARNING
+        noise = rng.uniform(*DEGRADED_NOISE) if self._degraded else rng.uniform(0.5, 6.0)
         sample: dict[str, Any] = {
             "ts": ts,
             "camera_id": self.camera_id,
             "status": level.value,
             "brightness": round(self._brightness, 2),
-            "noise_level": round(rng.uniform(0.5, 6.0), 3),
+            "noise_level": round(noise, 3),
             "blur_score": round(rng.uniform(80.0, 400.0), 2),
             "bitrate_mbps": round(rng.uniform(1.5, 6.0), 3),
             "fps_actual": round(min(1000.0, max(0.0, self._fps - drops / 60.0)), 2),
@@ -217,6 +229,8 @@ class HealthModel:
             "temperature_c": round(self._temperature, 1),
             "uptime_s": round(self._uptime, 1),
         }
-        if level is HealthLevel.WARNING:
+        if self._degraded:
+            sample["message"] = "picture too dark and noisy"
+        elif level is HealthLevel.WARNING:
             sample["message"] = f"{drops} frames dropped in the last {interval_s:g} s"
         return sample
