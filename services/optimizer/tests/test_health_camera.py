@@ -270,9 +270,24 @@ async def test_a_closed_port_is_unreachable_and_the_message_hides_credentials() 
     assert USER not in str(caught.value)
 
 
-async def test_only_http_and_https_are_fetched() -> None:
+async def test_credentials_in_the_uri_answer_the_challenge_and_never_go_first(
+    camera: tuple[Camera, str],
+) -> None:
+    cam, base = camera
+    with_login = base.replace("http://", f"http://{USER}:{PASSWORD}@")
+    for path, scheme in (("digest.jpg", "Digest "), ("basic.jpg", "Basic ")):
+        cam.authorizations.clear()
+        assert await fetch_snapshot(f"{with_login}/{path}") == JPEG
+        assert cam.authorizations[0] is None
+        assert (cam.authorizations[1] or "").startswith(scheme)
+
+
+@pytest.mark.parametrize(
+    "uri", ["rtsp://127.0.0.1/stream", "http://[::1/snap.jpg", "http://127.0.0.1:99999/x", "jpg"]
+)
+async def test_only_valid_http_and_https_uris_are_fetched(uri: str) -> None:
     with pytest.raises(SnapshotError) as caught:
-        await fetch_snapshot("rtsp://127.0.0.1/stream", GOOD)
+        await fetch_snapshot(uri, GOOD)
     assert caught.value.kind == "unreachable"
 
 
@@ -308,6 +323,16 @@ async def test_the_checker_fetches_measures_assesses_and_stores(
     assert (tmp_path / row["file_path"]).read_bytes() == cam.jpeg
     assert _count("vigil_optimizer_snapshots_total", {"outcome": "critical"}) == critical + 1
     assert _count("vigil_optimizer_snapshot_anomalies_total", {"type": "too_dark"}) == too_dark + 1
+
+
+async def test_the_checker_refuses_a_bad_camera_id_before_asking_the_camera(
+    camera: tuple[Camera, str], pg_pool_as: Callable[[str], Awaitable[Any]], tmp_path: Path
+) -> None:
+    cam, base = camera
+    pool = await pg_pool_as("vigil_optimizer")
+    with pytest.raises(ValueError, match="invalid camera id"):
+        await SnapshotChecker(pool, tmp_path).check("../cam", f"{base}/digest.jpg", GOOD)
+    assert cam.authorizations == []
 
 
 @pytest.mark.parametrize(

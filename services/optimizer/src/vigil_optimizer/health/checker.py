@@ -39,6 +39,7 @@ from vigil_optimizer.health.metrics import decode_image, measure
 from vigil_optimizer.health.store import SnapshotStore
 from vigil_optimizer.recommendation import SnapshotHealth
 from vigil_schema.camera import CameraCredentials
+from vigil_schema.ids import validate_camera_id
 
 __all__ = ["SnapshotChecker", "measure_jpeg"]
 
@@ -84,7 +85,11 @@ class SnapshotChecker:
         *,
         captured_at: datetime | None = None,
     ) -> SnapshotHealth:
-        """Fetch, measure, assess and store one snapshot; its health with ``snapshot_id``."""
+        """Fetch, measure, assess and store one snapshot; its health with ``snapshot_id``.
+
+        ValueError (before any request) for an invalid camera id.
+        """
+        validate_camera_id(camera_id)
         at = captured_at or self._clock()
         try:
             jpeg = await fetch_snapshot(

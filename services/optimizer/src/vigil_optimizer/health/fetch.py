@@ -4,8 +4,10 @@
 answers the camera's challenge (:class:`CameraAuth`): nothing is sent with the first request;
 a ``401`` with a ``Digest`` challenge is answered by ``httpx.DigestAuth`` (RFC 7616), one with
 only a ``Basic`` challenge by Basic credentials (RFC 7617), so a password never travels in
-clear to a camera that asked for Digest. Redirects are not followed (a redirect is an
-``http_error``), which keeps the credentials on the camera's own origin.
+clear to a camera that asked for Digest. User info in the URI (``http://user:pw@host/...``,
+as some firmware reports it) is taken out of the URL and used the same way when no
+credentials are given, instead of httpx's pre-emptive Basic. Redirects are not followed (a
+redirect is an ``http_error``), which keeps the credentials on the camera's own origin.
 
 Limits: ``timeout_s`` bounds each network phase and the whole exchange; a body larger than
 ``max_bytes`` (declared by ``Content-Length`` or counted while reading) is ``too_large``.
@@ -24,9 +26,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Generator
 from typing import Final, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
+from pydantic import SecretStr, ValidationError
 
 from vigil_schema.camera import CameraCredentials
 
@@ -69,6 +72,23 @@ def safe_uri(uri: str) -> str:
     if ":" in host:
         host = f"[{host}]"
     return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def _without_userinfo(uri: str) -> tuple[str, CameraCredentials | None]:
+    """``uri`` without ``user:password@``, and those credentials (None if there are none)."""
+    parts = urlsplit(uri)
+    if "@" not in parts.netloc:
+        return uri, None
+    host = parts.netloc.rsplit("@", 1)[1]
+    bare = urlunsplit(parts._replace(netloc=host))
+    try:
+        found = CameraCredentials(
+            username=unquote(parts.username or ""),
+            password=SecretStr(unquote(parts.password or "")),
+        )
+    except ValidationError:
+        return bare, None
+    return bare, found
 
 
 class CameraAuth(httpx.Auth):
@@ -134,9 +154,9 @@ def _check_jpeg(body: bytes, content_type: str, where: str) -> None:
 
 
 async def _get(
-    client: httpx.AsyncClient, uri: str, auth: httpx.Auth | None, max_bytes: int, where: str
+    client: httpx.AsyncClient, url: httpx.URL, auth: httpx.Auth | None, max_bytes: int, where: str
 ) -> bytes:
-    request = client.build_request("GET", uri, headers={"Accept": "image/jpeg"})
+    request = client.build_request("GET", url, headers={"Accept": "image/jpeg"})
     response = await client.send(request, auth=auth, stream=True, follow_redirects=False)
     try:
         _check_status(response, where)
@@ -145,6 +165,22 @@ async def _get(
         return body
     finally:
         await response.aclose()
+
+
+def _prepare(
+    uri: str, credentials: CameraCredentials | None, where: str
+) -> tuple[httpx.URL, CameraAuth | None]:
+    """The URL without user info and the auth to answer challenges with."""
+    try:
+        parts = urlsplit(uri)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.port == 0:
+            raise ValueError("not an http(s) URL with a host and a port in 1–65535")
+        bare, in_uri = _without_userinfo(uri)
+        url = httpx.URL(bare)
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise SnapshotError("unreachable", f"{where}: not a valid http(s) URI") from exc
+    login = credentials or in_uri
+    return url, (CameraAuth(login) if login is not None else None)
 
 
 async def fetch_snapshot(
@@ -162,15 +198,13 @@ async def fetch_snapshot(
     is opened for this call (``verify_tls`` applies to it only).
     """
     where = safe_uri(uri)
-    if urlsplit(uri).scheme not in ("http", "https"):
-        raise SnapshotError("unreachable", f"{where}: a snapshot URI must be http or https")
-    auth = CameraAuth(credentials) if credentials is not None else None
+    url, auth = _prepare(uri, credentials, where)
     try:
         async with asyncio.timeout(timeout_s):
             if client is not None:
-                return await _get(client, uri, auth, max_bytes, where)
+                return await _get(client, url, auth, max_bytes, where)
             async with httpx.AsyncClient(timeout=timeout_s, verify=verify_tls) as own:
-                return await _get(own, uri, auth, max_bytes, where)
+                return await _get(own, url, auth, max_bytes, where)
     except (TimeoutError, httpx.TimeoutException) as exc:
         raise SnapshotError("timeout", f"{where} did not answer within {timeout_s:g} s") from exc
     except httpx.HTTPError as exc:
