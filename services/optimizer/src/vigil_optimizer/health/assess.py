@@ -24,8 +24,8 @@ The thresholds are :class:`HealthThresholds` (pydantic, so the service settings 
 them). The defaults were chosen from measurements (:mod:`vigil_optimizer.health.metrics`) of
 real photographs, JPEG quality 90: ``dog.jpg``, ``bus.jpg`` and scikit-image's ``rocket.jpg``,
 ``motorcycle_left.png``, ``coffee.png``, ``astronaut.png``, ``chelsea.png``, ``camera.png`` and
-``coins.png``, clean and degraded by :func:`vigil_tools.photo_degrade.degrade` or an
-exposure gain:
+``coins.png``, clean and degraded by :func:`vigil_tools.photo_degrade.degrade` or (the first
+five) multiplied by an exposure gain:
 
 * mean brightness: clean 61–133; darkness 0.5: 30–66; darkness 0.85: 8.7–19.5; gain 2.5:
   144–229, gain 3.5: 185–238. Too dark below 40 (warning) / 25 (critical); too bright above
@@ -147,15 +147,13 @@ class _Findings:
     def __init__(self) -> None:
         self.anomalies: list[dict[str, Any]] = []
 
-    def judge(
-        self, kind: str | None, what: str, value: float, limit: _Limit, *, unit: str = ""
-    ) -> HealthStatus:
+    def judge(self, kind: str | None, what: str, value: float, limit: _Limit) -> HealthStatus:
         """``value``'s status; an anomaly of ``kind`` (None: none) when it is not ok."""
         status = limit.status(value)
         if status != "ok" and kind is not None:
             side = "below" if limit.low else "above"
-            message = (f"{what} {value:.3g}{unit} is {side} the {status} threshold "
-                       f"{limit.threshold(status):g}{unit}")  # fmt: skip
+            message = (f"{what} {value:.3g} is {side} the {status} threshold "
+                       f"{limit.threshold(status):g}")  # fmt: skip
             self.anomalies.append({"type": kind, "severity": _SEVERITY[status],
                                    "message": message})  # fmt: skip
         return status
