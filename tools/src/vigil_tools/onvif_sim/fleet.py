@@ -58,7 +58,9 @@ class Fleet:
         """Listen on every camera's port (the OS picks one where the spec says 0)."""
         try:
             for cam in self.cameras.values():
-                runner = web.AppRunner(build_app(cam, self.cameras), access_log=None)
+                runner = web.AppRunner(
+                    build_app(cam, self.cameras), access_log=None, shutdown_timeout=1.0
+                )
                 await runner.setup()
                 self._runners.append(runner)
                 site = web.TCPSite(runner, self.bind, cam.spec.port, backlog=128)
