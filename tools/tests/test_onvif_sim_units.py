@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from lxml import etree  # type: ignore[import-untyped]
 
-from vigil_tools.onvif_sim import CameraSpec, Fleet, SimCamera, fleet_specs
+from vigil_tools.onvif_sim import CameraSpec, Fleet, SimCamera, cli, fleet_specs
 from vigil_tools.onvif_sim.dispatch import answer
 from vigil_tools.onvif_sim.picture import effective
 from vigil_tools.onvif_sim.validate import check_encoder, check_imaging
@@ -172,3 +172,22 @@ async def test_a_fleet_starts_on_consecutive_ports_and_every_camera_answers() ->
     with pytest.raises(ValueError, match="vendor"):
         fleet_specs(2, 0, "sony", template)
     assert [s.port for s in fleet_specs(3, 19000, "axis", template)] == [19000, 19001, 19002]
+
+
+async def test_pretty_xml_serves_whitespace_around_values() -> None:
+    cam = SimCamera(CameraSpec("w", pretty_xml=True))
+    request = '<GetServices xmlns="http://www.onvif.org/ver10/device/wsdl"/>'
+    status, body = await answer(cam, signed(cam, request))
+    assert status == 200
+    root = etree.fromstring(body)
+    namespaces = [e.text for e in root.iter("{http://www.onvif.org/ver10/device/wsdl}Namespace")]
+    assert "\n" in namespaces[0]
+    assert namespaces[0].strip() == "http://www.onvif.org/ver10/device/wsdl"
+
+
+def test_cli_refuses_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--cameras", "0"], ["--darkness", "3"], ["--vendor", "sony"]):
+        with pytest.raises(SystemExit) as exited:
+            cli.main(argv)
+        assert exited.value.code == 2
+    assert "darkness" in capsys.readouterr().err

@@ -36,7 +36,7 @@ def build_app(cam: SimCamera, fleet: Mapping[str, SimCamera]) -> web.Application
         return web.Response(status=status, body=body, content_type=_SOAP, charset="utf-8")
 
     async def snapshot(request: web.Request) -> web.Response:
-        if not auth.check(request.method, request.headers.get("Authorization")):
+        if not auth.check(request.method, request.path, request.headers.get("Authorization")):
             headers = {"WWW-Authenticate": auth.challenge()}
             return web.Response(status=401, text="401 Unauthorized", headers=headers)
         jpeg = await asyncio.get_running_loop().run_in_executor(None, snapshot_jpeg, cam)

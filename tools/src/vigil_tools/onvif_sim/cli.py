@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--darkness", type=float, default=0.0, help="scene darkness 0..1")
     add("--noise", type=float, default=0.0, help="scene noise (grey levels)")
     add("--blur", type=float, default=0.0, help="scene blur radius (pixels)")
+    add("--pretty-xml", action="store_true", help="indented answers, whitespace around values")
     for service in ("imaging", "media2", "encoder-options"):
         add(f"--no-{service}", action="store_true", help=f"cameras without {service}")
     return parser
@@ -62,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host or args.bind, skew_s=args.skew_s, latency_ms=args.latency_ms,
         imaging=not args.no_imaging, media2=False if args.no_media2 else None,
         encoder_options=not args.no_encoder_options, darkness=args.darkness,
-        noise=args.noise, blur=args.blur,
+        noise=args.noise, blur=args.blur, pretty_xml=args.pretty_xml,
     )  # fmt: skip
     try:
         specs = fleet_specs(args.cameras, args.base_port, args.vendor, template)

@@ -17,7 +17,14 @@ from collections.abc import Callable
 from vigil_tools.onvif_sim import ops_device, ops_imaging, ops_media
 from vigil_tools.onvif_sim.camera import SimCamera
 from vigil_tools.onvif_sim.captures import rewrite_urls
-from vigil_tools.onvif_sim.soap import Request, envelope, fault_bytes, parse_request, to_bytes
+from vigil_tools.onvif_sim.soap import (
+    Request,
+    envelope,
+    fault_bytes,
+    parse_request,
+    pretty,
+    to_bytes,
+)
 from vigil_tools.onvif_sim.wsse import check_token
 from vigil_tools.onvif_sim.xmlkit import NS, Element, SoapFault, etree
 
@@ -55,6 +62,8 @@ def _render(cam: SimCamera, request: Request) -> bytes:
     root, body = envelope(cam.captures)
     handler(cam, request.operation, body)
     etree.cleanup_namespaces(root, top_nsmap=root.nsmap, keep_ns_prefixes=list(root.nsmap))
+    if cam.spec.pretty_xml:
+        pretty(root)
     text = rewrite_urls(to_bytes(root).decode(), cam.captures.host, cam.host, cam.port)
     rendered = text.encode()
     if key:

@@ -68,5 +68,7 @@ class Faults:
                 setattr(self, key, _number(data, key))
 
     def as_json(self) -> dict[str, Any]:
-        """A JSON-ready view."""
-        return asdict(self)
+        """A JSON-ready view (without the internal ``encoder_applied`` flag)."""
+        view = asdict(self)
+        view.pop("encoder_applied")
+        return view

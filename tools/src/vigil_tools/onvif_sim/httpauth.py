@@ -79,15 +79,18 @@ class HttpAuth:
             f'nonce="{self._nonce(int(time.time()))}", opaque="{_md5(self.realm)}"'
         )
 
-    def check(self, method: str, header: str | None) -> bool:
-        """Whether ``header`` (an ``Authorization`` value) authenticates the camera's user."""
+    def check(self, method: str, path: str, header: str | None) -> bool:
+        """Whether ``header`` (an ``Authorization`` value) authenticates the camera's user
+        for ``method`` on ``path`` (a Digest answer must name the requested path)."""
         if not header:
             return False
         scheme, _, rest = header.partition(" ")
         if scheme.lower() == "basic":
             return self.allow_basic and self._basic(rest)
         if scheme.lower() == "digest":
-            return self._digest(method, _parse_params(rest))
+            params = _parse_params(rest)
+            same_path = params.get("uri", "").split("?")[0] == path
+            return same_path and self._digest(method, params)
         return False
 
     def _basic(self, token: str) -> bool:

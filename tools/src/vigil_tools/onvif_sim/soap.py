@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from vigil_tools.onvif_sim.captures import Captures
 from vigil_tools.onvif_sim.xmlkit import NS, Element, SoapFault, etree, q
 
-__all__ = ["Request", "envelope", "fault_bytes", "parse_request", "to_bytes"]
+__all__ = ["Request", "envelope", "fault_bytes", "parse_request", "pretty", "to_bytes"]
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 _MAX_REQUEST = 256 * 1024
@@ -58,6 +58,14 @@ def envelope(captures: Captures) -> tuple[Element, Element]:
 def to_bytes(root: Element) -> bytes:
     """The serialized answer (UTF-8, with an XML declaration, no pretty-printing)."""
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+def pretty(root: Element) -> None:
+    """Indent ``root`` and surround leaf values with newlines (pretty-printed firmware)."""
+    for element in root.iter():
+        if len(element) == 0 and element.text:
+            element.text = f"\n    {element.text}\n  "
+    etree.indent(root, space="  ")
 
 
 def parse_request(data: bytes) -> Request:

@@ -4,6 +4,8 @@ A :class:`CameraSpec` is plain configuration; :meth:`CameraSpec.check` raises Va
 a clear message for anything invalid (unknown vendor, Media2 on a profile without
 GetServices, darkness outside [0, 1]...). ``media2=None`` means the vendor's default
 (see :mod:`vendors`). ``captures_root`` overrides the folder holding ``<vendor>/`` captures.
+``pretty_xml`` serves answers indented and with whitespace around values, as the captures
+were stored before clean-up, for testing a client's tolerance of such firmware.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class CameraSpec:
     blur: float = 0.0
     photo: Path | None = None
     captures_root: Path | None = None
+    pretty_xml: bool = False
 
     def check(self) -> CameraSpec:
         """Raise ValueError unless the spec describes a camera that can exist."""
