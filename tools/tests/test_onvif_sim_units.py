@@ -191,3 +191,17 @@ def test_cli_refuses_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
             cli.main(argv)
         assert exited.value.code == 2
     assert "darkness" in capsys.readouterr().err
+
+
+async def test_non_numeric_set_values_are_refused_not_crashed() -> None:
+    cam = SimCamera(CameraSpec("n"))
+    request = (
+        '<SetImagingSettings xmlns="http://www.onvif.org/ver20/imaging/wsdl">'
+        "<VideoSourceToken>VideoSource_1</VideoSourceToken><ImagingSettings>"
+        '<Brightness xmlns="http://www.onvif.org/ver10/schema">bright</Brightness>'
+        "</ImagingSettings></SetImagingSettings>"
+    )
+    status, body = await answer(cam, signed(cam, request))
+    assert status == 400
+    assert b"ter:InvalidArgVal" in body
+    assert cam.state.imaging["Brightness"] == 50

@@ -87,3 +87,7 @@ async def answer(cam: SimCamera, data: bytes) -> tuple[int, bytes]:
     except SoapFault as fault:
         log.debug("%s: fault %s: %s", cam.name, fault.subcodes, fault.reason)
         return fault.http_status, fault_bytes(cam.captures, fault)
+    except Exception:  # a simulator bug must still answer like a camera, and be visible
+        log.exception("%s: unexpected error answering a SOAP request", cam.name)
+        internal = SoapFault("Receiver", ("ter:Action",), "internal error")
+        return internal.http_status, fault_bytes(cam.captures, internal)
