@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from prometheus_client import REGISTRY
@@ -55,6 +56,13 @@ async def running(scheduler: FleetScheduler, drain_s: float = 1.0) -> AsyncItera
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
+
+
+async def wait_until(check: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.005)
 
 
 def sample(name: str, **labels: str) -> float:
@@ -152,8 +160,7 @@ async def test_running_camera_gets_one_follow_up_for_a_higher_reason_only() -> N
     scheduler = FleetScheduler(review)
     scheduler.submit("cam-1", Reason.PERIODIC)
     async with running(scheduler):
-        while not calls:
-            await asyncio.sleep(0.005)
+        await wait_until(lambda: bool(calls))
         assert scheduler.state_of("cam-1") == ("running", Reason.PERIODIC)
         assert scheduler.submit("cam-1", Reason.PERIODIC) is Submitted.DUPLICATE
         assert scheduler.submit("cam-1", Reason.DEGRADED_HEALTH) is Submitted.FOLLOW_UP
@@ -205,8 +212,7 @@ async def test_stop_drops_the_queue_and_cancels_reviews_past_the_drain() -> None
     for camera in sites:
         scheduler.submit(camera, Reason.PERIODIC)
     async with running(scheduler, drain_s=0.1):
-        while len(recorder.started) < 2:
-            await asyncio.sleep(0.005)
+        await wait_until(lambda: len(recorder.started) == 2)
     assert scheduler.running == 0
     assert scheduler.queued == 0
     assert len(recorder.started) == 2
