@@ -104,16 +104,16 @@ async def test_a_small_site_is_served_in_turn_with_a_big_one() -> None:
 
 async def test_a_busy_site_does_not_block_free_slots_for_other_sites() -> None:
     sites = fleet({"busy": 10, "quiet": 2})
-    latency = {camera: (0.3 if site == "busy" else 0.01) for camera, site in sites.items()}
+    latency = {camera: (2.0 if site == "busy" else 0.01) for camera, site in sites.items()}
     recorder = Recorder(sites, latency)
     scheduler = FleetScheduler(recorder, global_concurrency=4, per_site_concurrency=2,
                                site_of=sites.get)  # fmt: skip
     for camera in sites:
         scheduler.submit(camera, Reason.PERIODIC)
-    async with running(scheduler):
-        await asyncio.sleep(0.1)  # the busy site's first two still run
-        assert {c for c in recorder.finished if sites[c] == "quiet"} == {"quiet-000", "quiet-001"}
-        await asyncio.wait_for(scheduler.wait_idle(), 10)
+    async with running(scheduler, drain_s=0):
+        await wait_until(lambda: len(recorder.finished) == 2, timeout_s=1.5)
+        assert set(recorder.finished) == {"quiet-000", "quiet-001"}  # while busy ones still run
+        assert recorder.peak_site["busy"] == 2
 
 
 async def test_higher_reasons_go_first_within_a_site() -> None:
@@ -177,12 +177,12 @@ async def test_a_hanging_camera_times_out_and_the_others_finish_meanwhile() -> N
     recorder = Recorder(sites, {"dead-cam": 3600.0})
     before = sample("vigil_optimizer_reviews_total", reason="periodic", outcome="timeout")
     scheduler = FleetScheduler(recorder, global_concurrency=2, per_site_concurrency=2,
-                               timeout_s=0.5, site_of=sites.get)  # fmt: skip
+                               timeout_s=2.0, site_of=sites.get)  # fmt: skip
     for camera in sites:
         scheduler.submit(camera, Reason.PERIODIC)
     async with running(scheduler):
-        await asyncio.sleep(0.3)
-        assert len(recorder.finished) == 12  # all through the one slot the dead camera left
+        # all twelve go through the one slot the dead camera leaves, before its timeout
+        await wait_until(lambda: len(recorder.finished) == 12, timeout_s=1.5)
         assert scheduler.state_of("dead-cam") == ("running", Reason.PERIODIC)
         await asyncio.wait_for(scheduler.wait_idle(), 5)
     assert "dead-cam" not in recorder.finished
@@ -251,4 +251,4 @@ async def test_five_hundred_simulated_cameras_with_latency_finish_in_bounded_tim
     assert len(recorder.finished) == 490
     assert recorder.peak_global <= 32
     assert max(recorder.peak_site.values()) <= 4
-    assert loop.time() - started < 4.0
+    assert loop.time() - started < 6.0

@@ -272,3 +272,16 @@ def test_thresholds_are_configurable_and_can_be_disabled() -> None:
 def test_bad_settings_are_refused(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         settings(**bad)
+
+
+def test_thresholds_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_HEALTH_MAX_NOISE", "off")
+    monkeypatch.setenv("VIGIL_HEALTH_STATUS_LEVEL", "warning")
+    monkeypatch.setenv("VIGIL_HEALTH_COOLDOWN_S", "600")
+    config = OptimizerSettings()
+    assert config.health_max_noise is None
+    assert config.health_status_level is HealthLevel.WARNING
+    assert config.health_cooldown_s == 600.0
+    assert degraded_checks(sample(noise_level=500.0, status=HealthLevel.WARNING), config) == [
+        "status"
+    ]

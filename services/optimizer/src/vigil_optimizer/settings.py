@@ -11,8 +11,8 @@ its own ``status`` at or above ``health_status_level``; ``fps_actual`` below
 capabilities); ``frame_drops``, ``latency_ms``, ``cpu_percent``, ``temperature_c`` or
 ``noise_level`` above their maximum; ``brightness`` outside ``[health_min_brightness,
 health_max_brightness]`` (0–255); ``blur_score`` (variance of the Laplacian) or
-``bitrate_mbps`` below their minimum. A degraded camera is reviewed at most once per
-``health_cooldown_s`` across all replicas.
+``bitrate_mbps`` below their minimum (``off`` in the environment disables a check). A
+degraded camera is reviewed at most once per ``health_cooldown_s`` across all replicas.
 
 Requests (:mod:`vigil_optimizer.triggers.requests`): each inspect / apply / verify call runs
 under ``request_timeout_s``; a request older than ``request_max_age_s`` (0: no limit) is
@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import Self
 
 from pydantic import Field, model_validator
+from pydantic_settings import SettingsConfigDict
 
 from vigil_runtime.settings import VigilSettings
 from vigil_schema.enums import HealthLevel
@@ -38,6 +39,9 @@ _DAY = 86_400.0
 
 class OptimizerSettings(VigilSettings):
     """`VIGIL_*` environment (and the stack env file); ops HTTP port 9103 by default."""
+
+    model_config = SettingsConfigDict(env_parse_none_str="off")
+    """``VIGIL_HEALTH_MAX_NOISE=off`` disables that check (``None``); merged with the base's."""
 
     service_name: str = "optimizer"
     http_port: int = Field(default=9103, ge=0, le=65535)
