@@ -4,7 +4,8 @@
 RecommendationEngine`. For one context it normalises the facts, runs every rule in precedence
 order (:mod:`vigil_optimizer.heuristic.rules`), clamps the result to the camera's
 capabilities (:func:`vigil_optimizer.clamp.clamp`: never a value outside its options, one
-warning per value moved or dropped), omits every value equal to the current one, and returns
+warning per value moved or dropped; a whole group the camera reports no options for is left
+out with one warning), omits every value equal to the current one, and returns
 the ids of the rules that fired, an explanation listing them, a confidence lowered for each
 unknown input, provider ``heuristic`` and the measured processing time.
 
@@ -45,6 +46,23 @@ def _explain(fired: list[tuple[str, str]], reasons: list[str], changed: bool) ->
     if reasons:
         parts.append("Confidence lowered: " + ", ".join(reasons) + ".")
     return " ".join(parts) or "No rule applies."
+
+
+def _checkable(settings: CameraSettings, facts: Facts, draft: Draft) -> CameraSettings:
+    """Without the options to check them against, whole groups are left out, with one warning
+    each (rather than one per value from clamp)."""
+    drop: dict[str, None] = {}
+    if settings.stream is not None and facts.options is None:
+        draft.warn("the camera reports no encoder options: stream settings not recommended")
+        drop["stream"] = None
+    imaging = (settings.exposure, settings.low_light, settings.image)
+    if facts.imaging is None and any(group is not None for group in imaging):
+        draft.warn(
+            "the camera reports no imaging options: exposure, day/night and image "
+            "settings not recommended"
+        )
+        drop.update(exposure=None, low_light=None, image=None)
+    return settings.model_copy(update=drop) if drop else settings
 
 
 class HeuristicEngine:
@@ -95,7 +113,8 @@ class HeuristicEngine:
         draft = Draft(current)
         fired = self._run_rules(facts, draft)
         token = facts.profile.token if facts.profile is not None else None
-        clamped, adjustments = clamp(draft.settings(token), context.capabilities)
+        wanted = _checkable(draft.settings(token), facts, draft)
+        clamped, adjustments = clamp(wanted, context.capabilities)
         settings = only_changes(clamped, current)
         score, reasons = confidence(facts, len(adjustments))
         return Recommendation(

@@ -57,7 +57,7 @@ def plates(facts: Facts, draft: Draft) -> str | None:
         draft.warn(f"traffic speed unknown: assuming {speed:g} km/h for the plates' shutter")
     limit = shutter_at_most(1_000_000 / (PLATES_FACTOR * speed))
     apply_limit(facts, draft, limit)
-    return f"longest shutter {shutter_label(limit)} to read plates at {speed:g} km/h"
+    return f"longest shutter at most {shutter_label(limit)} to read plates at {speed:g} km/h"
 
 
 @rule("shutter.faces", ISSUE + " (faces ≥ 1/250 s)")
@@ -66,7 +66,7 @@ def faces(facts: Facts, draft: Draft) -> str | None:
     if facts.purpose != "facial":
         return None
     apply_limit(facts, draft, FACES_US)
-    return f"longest shutter {shutter_label(FACES_US)} for faces"
+    return f"longest shutter at most {shutter_label(FACES_US)} for faces"
 
 
 @rule("shutter.general", ISSUE + " (general monitoring 1/60–1/125 s)")
@@ -76,7 +76,7 @@ def general(facts: Facts, draft: Draft) -> str | None:
         return None
     limit = GENERAL_US[facts.motion]
     apply_limit(facts, draft, limit)
-    return f"longest shutter {shutter_label(limit)} for {facts.motion or 'unknown'} motion"
+    return f"longest shutter at most {shutter_label(limit)} for {facts.motion or 'unknown'} motion"
 
 
 @rule("shutter.blur", "Vigil's design: motion blur = speed × exposure")
