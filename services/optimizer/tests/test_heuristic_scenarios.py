@@ -162,6 +162,11 @@ SCENARIOS = [
         Expect("shutter.flicker", "exposure.max_exposure_us", "==", pytest.approx(16666.67)),
         Expect("shutter.flicker", "exposure.min_exposure_us", "==", pytest.approx(8333.33)),
     )),
+    Scenario("detection-warehouse-60hz-high-motion", scene="indoor", purpose="detection",
+             lighting="artificial", mains_hz=60, motion="high", expects=(
+        Expect("shutter.flicker", "exposure.max_exposure_us", "==", pytest.approx(8333.33)),
+        Expect("shutter.flicker", "exposure.min_exposure_us", "==", pytest.approx(8333.33)),
+    )),
     Scenario("detection-yard-high-motion", scene="outdoor", purpose="detection",
              lighting="daylight", motion="high", current=_stream(gop=150), expects=(
         Expect("shutter.general", "exposure.max_exposure_us", "==", 8000),
@@ -243,6 +248,10 @@ SCENARIOS = [
 ]  # fmt: skip
 
 
+def _scenario(name: str) -> Scenario:
+    return next(s for s in SCENARIOS if s.name == name)
+
+
 def _value(rec: Recommendation, path: str) -> Any:
     group, name = path.split(".")
     values = getattr(rec.settings, group)
@@ -280,7 +289,7 @@ async def test_scenario(scenario: Scenario) -> None:
 def test_unknown_inputs_lower_the_confidence() -> None:
     """No purpose, scene, lighting or health: a lower confidence, and the explanation says why."""
     engine = HeuristicEngine()
-    known = engine.recommend_sync(SCENARIOS[0].context())
+    known = engine.recommend_sync(_scenario("plates-gate-daylight-90").context())
     bare = RecommendationContext(camera_id="bare", capabilities=CAMERA, current=CURRENT)
     unknown = engine.recommend_sync(bare)
     assert unknown.confidence < known.confidence - 0.3
@@ -298,7 +307,7 @@ def test_clamped_values_are_warned_once_each() -> None:
     """A rule's value outside the camera's options is clamped, with one warning per value."""
     narrow = CAMERA.model_copy(update={"imaging": CAMERA.imaging.model_copy(  # type: ignore[union-attr]
         update={"exposure_time_us": Range(min=5000, max=66666)})})  # fmt: skip
-    context = SCENARIOS[0].context()
+    context = _scenario("plates-gate-daylight-90").context()
     rec = HeuristicEngine().recommend_sync(
         RecommendationContext(**{**vars(context), "capabilities": narrow})
     )
@@ -315,7 +324,7 @@ def _dump(group: Any) -> dict[str, Any]:
 
 def test_settings_already_right_recommend_nothing() -> None:
     """Applying a recommendation and asking again gives no further change."""
-    scenario = SCENARIOS[5]  # overview-office-50hz, no health anomalies
+    scenario = _scenario("overview-office-50hz")  # no health anomalies
     engine = HeuristicEngine()
     first = engine.recommend_sync(scenario.context())
     merged = {

@@ -34,7 +34,7 @@ def _fits(need: int | None, share: int) -> bool:
 def _lower_fps(facts: Facts, draft: Draft, size: Resolution, rate: float, share: int) -> float:
     floor = MIN_FPS.get(facts.purpose or "", DEFAULT_MIN_FPS)
     encoding = draft.value("stream", "encoding")
-    for step in (s for s in FPS_STEPS if floor <= s < rate):
+    for step in [s for s in FPS_STEPS if floor <= s < rate]:
         rate_before, rate = rate, step
         gop = draft.value("stream", "gop")
         if gop is not None:

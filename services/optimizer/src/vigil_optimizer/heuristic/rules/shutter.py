@@ -1,7 +1,8 @@
 """Shutter rules: the longest exposure a purpose, its motion, blur and mains flicker allow.
 
-Each rule sets ``draft.exposure_limit_us`` (only ever shorter than before, except
-``shutter.general`` which sets the first limit for purposes without their own) and, when the
+Each rule sets ``draft.exposure_limit_us`` (only ever shorter than before, except that
+``shutter.flicker`` may lengthen the general limit to one flicker period inside the general
+band: 1/120 s instead of 1/125 s at 60 Hz) and, when the
 camera's current longest shutter is longer (or unknown), recommends AUTO exposure with that
 maximum (a MANUAL camera keeps MANUAL with its fixed shutter shortened). Order, which is also
 precedence: purpose (plates, faces, general) → blur → flicker. Numbers and sources:
@@ -103,6 +104,9 @@ def flicker(facts: Facts, draft: Draft) -> str | None:
         return None
     period = 1_000_000 / (2 * facts.mains_hz)
     limit = draft.exposure_limit_us
+    general = facts.purpose not in {"plates", "facial"} and "blurred" not in facts.anomalies
+    if general and limit < period <= GENERAL_US["low"]:
+        limit = period  # 1/120 s for high motion's 1/125 s: still in the 1/60–1/125 s band
     if limit < period:
         draft.warn(
             f"the purpose's shutter {shutter_label(limit)} is shorter than the "
