@@ -8,8 +8,10 @@ inside them, with one :class:`Adjustment` per value it moved or dropped:
 - a resolution the encoder does not list becomes the listed one with the nearest pixel count
   (``nearest``);
 - an enumerated value (encoding, H.264 profile, exposure/IR-cut/WDR/BLC mode) the camera does
-  not list is dropped (``unsupported``), as is a numeric value whose range the camera does not
-  report and every stream value of a profile that does not exist (``unknown``): what cannot be
+  not list is dropped (``unsupported``), as is a numeric value whose range holds no valid
+  setting (an inverted range, or one where only values the settings model refuses lie, such
+  as a GOP range of [0, 0]); a numeric value whose range the camera does not report and every
+  stream value of a profile that does not exist are dropped too (``unknown``): what cannot be
   checked is not sent.
 
 A settings group left empty becomes None. The result of clamping a clamped value is itself
@@ -23,13 +25,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 
 from vigil_schema.camera_settings import (
     CameraCapabilities,
     CameraSettings,
     EncoderOptions,
+    ExposureSettings,
+    ImageSettings,
     ImagingOptions,
+    LowLightSettings,
     Range,
     Resolution,
     StreamSettings,
@@ -57,8 +63,9 @@ class Adjustment:
 
 
 class _Clamper:
-    def __init__(self, group: str) -> None:
+    def __init__(self, group: str, model: type[BaseModel]) -> None:
         self.group = group
+        self.model = model
         self.adjustments: list[Adjustment] = []
         self.values: dict[str, Any] = {}
 
@@ -71,12 +78,20 @@ class _Clamper:
         moved: float = span.clamp(value)
         if integer:
             moved = min(max(round(moved), math.ceil(span.min)), math.floor(span.max))
-            if moved not in span:  # no integer inside the range
-                self._note(name, "unknown", value, None)
-                return
+        if moved not in span or not self._valid(name, moved):
+            # no (integer) value inside the range (an inverted one), or only invalid settings
+            self._note(name, "unsupported", value, None)
+            return
         if moved != value:
             self._note(name, "clamped", value, moved)
         self.values[name] = moved
+
+    def _valid(self, name: str, value: object) -> bool:
+        try:
+            self.model.model_validate({name: value})
+        except ValidationError:
+            return False
+        return True
 
     def choice(self, name: str, value: str | None, allowed: Sequence[str]) -> None:
         if value is None:
@@ -85,7 +100,8 @@ class _Clamper:
         if match is None:
             self._note(name, "unsupported", value, None)
             return
-        self.values[name] = match
+        # the camera's spelling, unless the settings model only takes another case ("AUTO")
+        self.values[name] = match if self._valid(name, match) else value
 
     def resolution(self, value: Resolution | None, allowed: Sequence[Resolution]) -> None:
         if value is None:
@@ -107,7 +123,7 @@ class _Clamper:
 def _stream(
     stream: StreamSettings, caps: CameraCapabilities
 ) -> tuple[StreamSettings | None, list[Adjustment]]:
-    c = _Clamper("stream")
+    c = _Clamper("stream", StreamSettings)
     profile = caps.profile(stream.profile_token)
     options = profile.options if profile is not None else None
     if profile is None or options is None:
@@ -137,7 +153,7 @@ def _imaging(
     groups: dict[str, dict[str, Any]] = {}
     found: list[Adjustment] = []
     if settings.exposure is not None:
-        e, c = settings.exposure, _Clamper("exposure")
+        e, c = settings.exposure, _Clamper("exposure", ExposureSettings)
         c.choice("mode", e.mode, imaging.exposure_modes)
         for name in ("min_exposure_us", "max_exposure_us", "exposure_us"):
             c.number(name, getattr(e, name), imaging.exposure_time_us, integer=False)
@@ -145,7 +161,7 @@ def _imaging(
         c.number("gain", e.gain, imaging.gain, integer=False)
         groups["exposure"], found = c.values, found + c.adjustments
     if settings.low_light is not None:
-        low, c = settings.low_light, _Clamper("lowLight")
+        low, c = settings.low_light, _Clamper("lowLight", LowLightSettings)
         c.choice("ir_cut_filter", low.ir_cut_filter, imaging.ir_cut_filter_modes)
         c.choice("wdr", low.wdr, imaging.wdr_modes)
         c.number("wdr_level", low.wdr_level, imaging.wdr_level, integer=False)
@@ -153,7 +169,7 @@ def _imaging(
         c.number("backlight_level", low.backlight_level, imaging.backlight_level, integer=False)
         groups["low_light"], found = c.values, found + c.adjustments
     if settings.image is not None:
-        i, c = settings.image, _Clamper("image")
+        i, c = settings.image, _Clamper("image", ImageSettings)
         for name in ("brightness", "contrast", "color_saturation", "sharpness"):
             c.number(name, getattr(i, name), getattr(imaging, name), integer=False)
         groups["image"], found = c.values, found + c.adjustments
