@@ -256,7 +256,7 @@ class OnvifCameraLink:
         main = caps.profile(profile_token)
         if main is None:
             raise CameraError("GetProfiles", "invalid", "no such profile")
-        found = await media.profiles(main.token)
+        found = [p for p in await media.profiles(main.token) if p.token == main.token]
         stream = found[0].stream_settings() if found else None
         current = CameraSettings()
         if caps.video_source_token and "imaging" not in caps.missing:

@@ -14,7 +14,8 @@
 
 Service clients come from onvif-zeep-async's generic factory
 (``ONVIFCamera.create_onvif_service``); ``media2`` is added to it by overriding
-``get_definition`` with the Media 2 WSDL Vigil ships (:mod:`.media2_wsdl`).
+``get_definition`` with the Media 2 WSDL Vigil ships (:mod:`.media2_wsdl`). Each client gets
+the :mod:`.tolerant` plugin (firmware whitespace and ``30.0``-style integers).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from vigil_runtime.logging import get_logger
 
 from .calls import Caller, CallPolicy
 from .media2_wsdl import MEDIA2_BINDING, MEDIA2_NAMESPACE, media2_wsdl_path, prepare_media2_document
+from .tolerant import add_to
 from .values import field, items, text, whole
 
 __all__ = [
@@ -114,9 +116,10 @@ class OnvifSession:
         if name == "media2":
             await prepare_media2_document()
         try:
-            return await self.camera.create_onvif_service(name)
+            service = await self.camera.create_onvif_service(name)
         except ONVIFError as exc:
             raise CameraError(name, "unsupported", "the camera announces no such service") from exc
+        return add_to(service)
 
     def offers(self, namespace: str) -> bool:
         """Whether the camera announced the service ``namespace``."""

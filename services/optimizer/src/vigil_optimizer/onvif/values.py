@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import zeep.helpers
+from lxml import etree  # type: ignore[import-untyped]
 
 from vigil_schema.camera_settings import Range, Resolution
 
@@ -32,18 +33,55 @@ __all__ = [
 
 
 def field(obj: Any, *path: str) -> Any:
-    """``obj.a.b.c`` for ``path == ("a", "b", "c")``, ``None`` where a step is missing."""
+    """``obj.a.b.c`` for ``path == ("a", "b", "c")``, ``None`` where a step is missing.
+
+    zeep puts elements it met inside an ``xs:any`` wildcard (ONVIF's ``Extension`` elements
+    begin with one, which swallows what follows) into ``_value_1`` as raw lxml elements, so a
+    missing name is also looked up there, and raw elements are read by local name (any
+    namespace prefix): a leaf element gives its text, several same-named children a list.
+    """
     for name in path:
         if obj is None:
             return None
         if isinstance(obj, dict):
             obj = obj.get(name)
-            continue
-        try:
-            obj = getattr(obj, name, None)
-        except (AttributeError, KeyError, TypeError):  # zeep raises on some unknown names
-            return None
+        elif isinstance(obj, etree._Element):
+            obj = _raw_child(obj, name)
+        else:
+            found = _attribute(obj, name)
+            obj = found if found is not None else _from_wildcard(obj, name)
     return obj
+
+
+def _attribute(obj: Any, name: str) -> Any:
+    try:
+        return getattr(obj, name, None)
+    except (AttributeError, KeyError, TypeError):  # zeep raises on some unknown names
+        return None
+
+
+def _from_wildcard(obj: Any, name: str) -> Any:
+    raw = [e for e in items(_attribute(obj, "_value_1")) if isinstance(e, etree._Element)]
+    matches = [e for e in raw if etree.QName(e).localname == name]
+    return _raw_value(matches)
+
+
+def _raw_child(element: Any, name: str) -> Any:
+    if name in element.attrib:
+        return element.attrib[name]
+    matches = [
+        child for child in element
+        if isinstance(child.tag, str) and etree.QName(child).localname == name
+    ]  # fmt: skip
+    return _raw_value(matches)
+
+
+def _raw_value(matches: list[Any]) -> Any:
+    """None, a leaf's text, the element, or a list of them for repeated elements."""
+    values = [m.text if len(m) == 0 and not m.attrib else m for m in matches]
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else values
 
 
 def items(value: Any) -> list[Any]:
