@@ -13,12 +13,14 @@ password))`` and a ``Created`` within ``tolerance_s`` of its own clock, which ru
 time in the captured ``GetSystemDateAndTime`` (years in the past for both captures), or from
 ``clock`` if given (then it states its own clock in ``GetSystemDateAndTime``). A
 failure answers a ``ter:NotAuthorized`` fault. ``transform`` rewrites every answer's text
-(whitespace and namespace-prefix variants); ``requests`` records (service, operation, body
+(whitespace and namespace-prefix variants); operations in ``stall`` never answer;
+``requests`` records (service, operation, body
 element) for assertions on what the client sent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import hashlib
@@ -113,11 +115,13 @@ class CameraDouble:
     auth_clock: bool = False
     tolerance_s: float = 10.0
     clock: dt.datetime | None = None
+    stall: set[str] = field(default_factory=set)
     requests: list[tuple[str, str, etree._Element]] = field(default_factory=list)
     port: int = 0
     _runner: web.AppRunner | None = None
     _started: float = 0.0
     _own_clock: bool = False
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def now(self) -> dt.datetime:
         """The camera's clock: the captured time, running since the double started."""
@@ -138,6 +142,7 @@ class CameraDouble:
         self._started = time.monotonic()
 
     async def stop(self) -> None:
+        self._stopping.set()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -156,6 +161,9 @@ class CameraDouble:
         service = SERVICES.get(qname.namespace, "?")
         operation = qname.localname
         self.requests.append((service, operation, body))
+        if operation in self.stall:
+            await self._stopping.wait()  # a camera that never answers (the client times out)
+            return self._reply(fault("Stopped", "the double stopped"), 500)
         if not (operation == "GetSystemDateAndTime" and not self.auth_clock):
             problem = self._auth_problem(root)
             if problem:

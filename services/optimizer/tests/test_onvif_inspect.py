@@ -256,3 +256,21 @@ async def test_full_camera_with_padded_answers(camera_factory: Callable[..., Any
     )  # fmt: skip
     assert inspection.capabilities.imaging is not None
     assert inspection.capabilities.imaging.wdr_modes == ["OFF", "ON"]
+
+
+async def test_credentials_never_logged(
+    camera_factory: Callable[..., Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vigil_optimizer.camera_link import CameraError
+
+    folder = FIXTURES / "hikvision"
+    camera = await camera_factory("hikvision", answers=full_camera_answers(folder))
+    printed = inspection_json(await inspect(camera))
+    with pytest.raises(CameraError):
+        async with OnvifCameraLink.connect("127.0.0.1", camera.port, "admin", "Other-Pw-77"):
+            pass
+    output = capsys.readouterr()
+    assert "onvif_inspected" in output.out  # the structured log was captured
+    for secret in (camera.password, "Other-Pw-77"):
+        assert secret not in output.out + output.err
+        assert secret not in str(printed)
