@@ -103,8 +103,8 @@ async def open_media(
 ) -> tuple[MediaAccess, list[ProfileInfo]]:
     """Media 2 if the camera offers a working one, else Media 1, with the profiles read."""
     if session.offers(MEDIA2_NAMESPACE):
-        media2 = MediaAccess(session, await session.service("media2"), 2)
         try:
+            media2 = MediaAccess(session, await session.service("media2"), 2)
             profiles = await media2.profiles()
         except CameraError as exc:
             if exc.kind not in OPTIONAL_FAILURES:

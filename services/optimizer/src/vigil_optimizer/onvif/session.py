@@ -114,7 +114,11 @@ class OnvifSession:
     async def service(self, name: str) -> Any:
         """The client of service ``name`` (``devicemgmt``, ``media``, ``media2``, ``imaging``)."""
         if name == "media2":
-            await prepare_media2_document()
+            try:
+                await prepare_media2_document()
+            except Exception as exc:  # a broken WSDL install: Media 2 is then missing
+                _log.warning("onvif_media2_wsdl_failed", error=type(exc).__name__)
+                raise CameraError(name, "unsupported", "the Media 2 WSDL did not load") from exc
         try:
             service = await self.camera.create_onvif_service(name)
         except ONVIFError as exc:
