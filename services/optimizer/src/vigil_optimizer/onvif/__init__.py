@@ -8,8 +8,10 @@
 Inside: :mod:`.session` (clock offset, service discovery, the library's service factory
 with Media 2 added), :mod:`.media2_wsdl` (the official Media 2 WSDL shipped unmodified in
 ``wsdl/`` and resolved against the library's ver10 schema), :mod:`.calls` (timeouts,
-retries, metrics, errors), :mod:`.media` / :mod:`.encoders` / :mod:`.stream` /
-:mod:`.imaging` (answers to and from Vigil's models), :mod:`.quirks` (per vendor).
+retries, metrics, errors), :mod:`.tolerant` (firmware formatting), :mod:`.media` /
+:mod:`.imaging_access` (the services' operations), :mod:`.encoders` / :mod:`.stream` /
+:mod:`.imaging` / :mod:`.values` (answers to and from Vigil's models), :mod:`.quirks` (per
+vendor), :mod:`.metrics`.
 See docs/optimizer-onvif.md.
 """
 

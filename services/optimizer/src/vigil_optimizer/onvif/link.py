@@ -25,7 +25,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 from onvif.util import strip_user_pass_url  # type: ignore[import-untyped]
 
@@ -35,17 +35,16 @@ from vigil_schema.camera_settings import (
     CameraCapabilities,
     CameraSettings,
     DeviceInfo,
-    ImagingOptions,
     ProfileInfo,
     SettingsSection,
 )
 
 from .calls import CallPolicy
-from .imaging import apply_imaging, imaging_options, imaging_settings
-from .media import OPTIONAL_FAILURES, MediaAccess, open_media
+from .imaging_access import ImagingAccess
+from .media import MediaAccess, open_media, optional
 from .quirks import GENERIC, Quirks, quirks_for
-from .session import IMAGING_NAMESPACE, OnvifSession
-from .values import field, plain, text
+from .session import OnvifSession
+from .values import field, text
 
 __all__ = ["OnvifCameraLink"]
 
@@ -139,7 +138,7 @@ class OnvifCameraLink:
         profiles = await self._with_options(profiles, missing)
         main = profiles[0] if profiles else None
         source = main.video_source_token if main else None
-        options, current = await self._imaging(source, missing)
+        options, current = await ImagingAccess(self.session).inspect(source, missing)
         snapshot = await self._snapshot(main, missing)
         self._caps = CameraCapabilities(
             device=device,
@@ -189,40 +188,11 @@ class OnvifCameraLink:
             try:
                 options = await self._media.options(profile)
             except CameraError as exc:
-                _optional(exc, missing, "GetVideoEncoderConfigurationOptions")
+                optional(exc, missing, "GetVideoEncoderConfigurationOptions")
                 result.append(profile)
                 continue
             result.append(profile.model_copy(update={"options": options}))
         return result
-
-    async def _imaging(
-        self, source: str | None, missing: list[str]
-    ) -> tuple[ImagingOptions | None, CameraSettings]:
-        if source is None or not self.session.offers(IMAGING_NAMESPACE):
-            missing.append("imaging")
-            return None, CameraSettings()
-        imaging = await self.session.service("imaging")
-        options: ImagingOptions | None = None
-        current = CameraSettings()
-        try:
-            answer = await self.session.caller.call(
-                "GetOptions", lambda: imaging.GetOptions({"VideoSourceToken": source})
-            )
-            options = imaging_options(answer)
-        except CameraError as exc:
-            _optional(exc, missing, "GetOptions")
-        try:
-            current = imaging_settings(await self._imaging_settings(imaging, source))
-        except CameraError as exc:
-            _optional(exc, missing, "GetImagingSettings")
-        if "GetOptions" in missing and "GetImagingSettings" in missing:
-            missing.append("imaging")
-        return options, current
-
-    async def _imaging_settings(self, imaging: Any, source: str) -> Any:
-        return await self.session.caller.call(
-            "GetImagingSettings", lambda: imaging.GetImagingSettings({"VideoSourceToken": source})
-        )
 
     async def _snapshot(self, main: ProfileInfo | None, missing: list[str]) -> str | None:
         assert self._media is not None
@@ -231,7 +201,7 @@ class OnvifCameraLink:
         try:
             uri = await self._media.snapshot_uri(main.token)
         except CameraError as exc:
-            _optional(exc, missing, "GetSnapshotUri")
+            optional(exc, missing, "GetSnapshotUri")
             return None
         if uri is None:
             return None
@@ -258,11 +228,7 @@ class OnvifCameraLink:
             raise CameraError("GetProfiles", "invalid", "no such profile")
         found = [p for p in await media.profiles(main.token) if p.token == main.token]
         stream = found[0].stream_settings() if found else None
-        current = CameraSettings()
-        if caps.video_source_token and "imaging" not in caps.missing:
-            imaging = await self.session.service("imaging")
-            answer = await self._imaging_settings(imaging, caps.video_source_token)
-            current = imaging_settings(answer)
+        current = await ImagingAccess(self.session).read(caps)
         return current.model_copy(update={"stream": stream})
 
     async def write_settings(self, section: SettingsSection, settings: CameraSettings) -> None:
@@ -278,7 +244,7 @@ class OnvifCameraLink:
         }[section]
         if group is None:
             return
-        await self._write_imaging(caps, CameraSettings(**{_FIELD[section]: group}))
+        await ImagingAccess(self.session).write(caps, CameraSettings(**{_FIELD[section]: group}))
 
     async def _write_stream(
         self, caps: CameraCapabilities, media: MediaAccess, settings: CameraSettings
@@ -298,26 +264,5 @@ class OnvifCameraLink:
             fields=sorted(stream.to_json()),
         )
 
-    async def _write_imaging(self, caps: CameraCapabilities, partial: CameraSettings) -> None:
-        source = caps.video_source_token
-        if source is None or "imaging" in caps.missing:
-            raise CameraError("SetImagingSettings", "unsupported", "the camera has no imaging")
-        imaging = await self.session.service("imaging")
-        current = plain(await self._imaging_settings(imaging, source))
-        changed = apply_imaging(current, partial)
-        params = {"VideoSourceToken": source, "ImagingSettings": changed, "ForcePersistence": True}
-        await self.session.caller.call(
-            "SetImagingSettings", lambda: imaging.SetImagingSettings(params)
-        )
-        _log.info("onvif_written", host=self.session.host, section=list(partial.to_json()))
-
 
 _FIELD = {"exposure": "exposure", "lowLight": "low_light", "image": "image"}
-
-
-def _optional(exc: CameraError, missing: list[str], name: str) -> None:
-    """Record an optional part as missing, or re-raise a failure of the camera itself."""
-    if exc.kind not in OPTIONAL_FAILURES:
-        raise exc
-    if name not in missing:
-        missing.append(name)

@@ -20,12 +20,20 @@ from .session import MEDIA2_NAMESPACE, MEDIA_NAMESPACE, OnvifSession
 from .stream import apply_stream_media1, apply_stream_media2
 from .values import field, items, plain, text
 
-__all__ = ["OPTIONAL_FAILURES", "MediaAccess", "open_media"]
+__all__ = ["OPTIONAL_FAILURES", "MediaAccess", "open_media", "optional"]
 
 OPTIONAL_FAILURES = ("unsupported", "refused", "invalid", "auth")
 """Kinds of CameraError that make an optional part missing instead of failing inspection."""
 
 _MEDIA2_TYPES = ["VideoSource", "VideoEncoder"]
+
+
+def optional(exc: CameraError, missing: list[str], name: str) -> None:
+    """Record an optional part as missing, or re-raise a failure of the camera itself."""
+    if exc.kind not in OPTIONAL_FAILURES:
+        raise exc
+    if name not in missing:
+        missing.append(name)
 
 
 class MediaAccess:
