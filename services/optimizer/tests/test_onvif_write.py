@@ -184,3 +184,22 @@ async def test_read_settings_has_the_inspection_shape(full_camera: CameraDouble)
     with pytest.raises(CameraError):
         async with link_to(full_camera) as link:
             await link.read_settings("no-such-profile")
+
+
+async def test_imaging_options_without_settings() -> None:
+    """GetOptions answers, GetImagingSettings faults: reported, reads skip it, writes refuse."""
+    folder = FIXTURES / "hikvision"
+    answers = full_camera_answers(folder)
+    del answers["imaging:GetImagingSettings"]
+    async for camera in started(CameraDouble(folder, answers=answers)):
+        async with link_to(camera) as link:
+            inspection = await link.inspect()
+            assert inspection.capabilities.missing == ["GetImagingSettings"]
+            assert inspection.capabilities.imaging is not None
+            read = await link.read_settings()
+            assert (read.exposure, read.image) == (None, None)
+            assert read.stream == inspection.current.stream
+            with pytest.raises(CameraError) as raised:
+                await link.write_settings("image", CameraSettings(image=ImageSettings(contrast=1)))
+            assert raised.value.kind == "unsupported"
+        assert camera.operations().count("GetImagingSettings") == 1
