@@ -35,7 +35,7 @@ _PATTERNS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
         re.compile(r"(?is)(<(?:\w+:)?(Password|Nonce)\b[^>]*>).*?(</(?:\w+:)?\2\s*>)"),
         rf"\1{MASK}\3",
     ),
-    (re.compile(r"(?i)(authorization\s*[:=]\s*)[^\r\n,;]+"), rf"\1{MASK}"),
+    (re.compile(r"(?i)(authorization\s*[:=]\s*)[^\r\n]+"), rf"\1{MASK}"),
     (
         re.compile(
             r"""(?i)(["']?(?:password|passwd|pwd|secret)["']?\s*[:=]\s*)(["']?)[^\s"',;&]+"""
