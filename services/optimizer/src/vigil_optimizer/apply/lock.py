@@ -13,6 +13,9 @@ Redis lease, because:
 - the rows it protects (``applied_configs``) live in the same database, written on the same
   connection.
 
+The lock is released explicitly when the apply ends; should that fail, asyncpg's pool reset
+(``pg_advisory_unlock_all()`` when a connection goes back to the pool) releases it anyway.
+
 ``pg_try_``: a second apply of a busy camera is refused at once (:class:`CameraBusyError`), it
 does not queue behind the first: the caller decides whether to retry. The lock needs a
 session: behind a transaction-pooling PgBouncer it would not hold (Vigil connects directly).
