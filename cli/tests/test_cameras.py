@@ -259,3 +259,80 @@ def test_commands_on_unmigrated_database_say_so(vigil, empty_database_url: str) 
     result = vigil("cameras", "list", VIGIL_DATABASE_URL=empty_database_url)
     assert result.exit_code == 1
     assert "vigil migrate" in result.output
+
+
+def test_apply_policy_options(vigil, database_url: str) -> None:
+    ok(vigil("cameras", "add", "gate", "--name", "Gate"))
+    assert fetch(
+        database_url,
+        "SELECT apply_policy, maintenance_window, auto_apply_min_confidence FROM cameras",
+    ) == [("manual", None, None)]
+
+    window = '{"start": "22:00", "end": "02:00", "tz": "Europe/Paris", "days": [4, 0]}'
+    ok(
+        vigil(
+            "cameras", "set", "gate", "--apply-policy", "auto", "--maintenance-window", window,
+            "--auto-apply-min-confidence", "0.75",
+        )
+    )  # fmt: skip
+    [(policy, stored, threshold)] = fetch(
+        database_url,
+        "SELECT apply_policy, maintenance_window, auto_apply_min_confidence FROM cameras",
+    )
+    assert policy == "auto"
+    assert stored == {"start": "22:00", "end": "02:00", "tz": "Europe/Paris", "days": [0, 4]}
+    assert threshold == pytest.approx(0.75)
+    detail = json.loads(ok(vigil("cameras", "show", "gate", "--json")).output)
+    assert detail["apply_policy"] == "auto"
+    assert detail["maintenance_window"]["tz"] == "Europe/Paris"
+    shown = ok(vigil("cameras", "show", "gate")).output
+    assert "22:00-02:00 Europe/Paris days 0,4" in shown
+    [(changes,)] = fetch(
+        database_url, "SELECT details->'changes' FROM audit_log WHERE action = 'camera.set'"
+    )
+    assert changes["apply_policy"] == {"old": "manual", "new": "auto"}  # type: ignore[index]
+
+    # '' clears the window and the threshold; the policy itself cannot be cleared
+    ok(
+        vigil(
+            "cameras", "set", "gate", "--maintenance-window", "", "--auto-apply-min-confidence", ""
+        )
+    )
+    assert fetch(
+        database_url, "SELECT maintenance_window, auto_apply_min_confidence FROM cameras"
+    ) == [(None, None)]
+
+    ok(
+        vigil(
+            "cameras", "add", "door", "--name", "Door", "--apply-policy", "off",
+            "--maintenance-window", '{"start": "01:00", "end": "05:00"}',
+        )
+    )  # fmt: skip
+    assert fetch(
+        database_url, "SELECT apply_policy, maintenance_window FROM cameras WHERE id = 'door'"
+    ) == [("off", {"start": "01:00", "end": "05:00", "tz": "UTC"})]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--apply-policy", "sometimes"], "'sometimes' is not one of"),
+        (["--maintenance-window", "{start: 1}"], "not valid JSON"),
+        (["--maintenance-window", "[1, 2]"], "expected a JSON object"),
+        (["--maintenance-window", '{"start": "01:00", "end": "05:00", "tz": "Mars/Base"}'],
+         "--maintenance-window tz: unknown time zone 'Mars/Base'"),
+        (["--maintenance-window", '{"start": "01:00", "end": "01:00"}'],
+         "--maintenance-window: start and end are equal"),
+        (["--maintenance-window", '{"start": "1am", "end": "05:00"}'],
+         "--maintenance-window start: String should match pattern"),
+        (["--auto-apply-min-confidence", "1.5"], "--auto-apply-min-confidence: Input should be"),
+        (["--auto-apply-min-confidence", "high"], "--auto-apply-min-confidence: Input should be"),
+    ],
+)  # fmt: skip
+def test_apply_policy_options_reject_bad_values(
+    vigil, database_url: str, args: list[str], message: str
+) -> None:
+    result = vigil("cameras", "add", "gate", "--name", "Gate", *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert fetch(database_url, "SELECT count(*) FROM cameras") == [(0,)]

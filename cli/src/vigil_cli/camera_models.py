@@ -23,8 +23,8 @@ from pydantic import (
     field_validator,
 )
 
-from vigil_schema.camera import CameraCredentials, ZoneConfig
-from vigil_schema.enums import DesiredState
+from vigil_schema.camera import CameraCredentials, Confidence, MaintenanceWindow, ZoneConfig
+from vigil_schema.enums import ApplyPolicy, DesiredState
 from vigil_schema.ids import CameraId
 
 Name = Annotated[str, Field(min_length=1, max_length=255)]
@@ -35,7 +35,9 @@ TagKey = Annotated[str, Field(min_length=1, max_length=64)]
 Tags = dict[TagKey, Annotated[str, Field(max_length=255)]]
 
 CONNECTION_SCHEMES: Final = frozenset({"rtsp", "rtsps", "http", "https", "rtmp", "srt"})
-NON_NULL_COLUMNS: Final = frozenset({"name", "zone_config", "desired_state", "health_interval_s"})
+NON_NULL_COLUMNS: Final = frozenset(
+    {"name", "zone_config", "desired_state", "health_interval_s", "apply_policy"}
+)
 
 
 def check_connection_string(value: SecretStr) -> SecretStr:
@@ -70,6 +72,8 @@ class _Attributes(BaseModel):
     location: Text | None = None
     scene_type: Text | None = None
     purpose: Text | None = None
+    maintenance_window: MaintenanceWindow | None = None
+    auto_apply_min_confidence: Confidence | None = None
 
 
 class NewCamera(_Attributes):
@@ -80,6 +84,7 @@ class NewCamera(_Attributes):
     zone_config: ZoneConfig = Field(default_factory=ZoneConfig)
     desired_state: DesiredState = DesiredState.ACTIVE
     health_interval_s: HealthInterval = 60
+    apply_policy: ApplyPolicy = ApplyPolicy.MANUAL
     tags: Tags = Field(default_factory=dict)
     credentials: CameraCredentials | None = None
     connection_string: ConnectionString | None = None
@@ -97,6 +102,7 @@ class CameraUpdate(_Attributes):
     zone_config: ZoneConfig | None = None
     desired_state: DesiredState | None = None
     health_interval_s: HealthInterval | None = None
+    apply_policy: ApplyPolicy | None = None
     tags: Tags = Field(default_factory=dict)
     untag: list[TagKey] = Field(default_factory=list)
     credentials: CameraCredentials | None = None
@@ -145,6 +151,9 @@ class CameraRecord:
     health_interval_s: int
     created_at: datetime
     updated_at: datetime
+    apply_policy: ApplyPolicy
+    maintenance_window: MaintenanceWindow | None
+    auto_apply_min_confidence: float | None
 
     @classmethod
     def column_names(cls) -> tuple[str, ...]:
@@ -157,6 +166,11 @@ class CameraRecord:
         values = dict(row)
         values["zone_config"] = ZoneConfig.model_validate(row["zone_config"])
         values["desired_state"] = DesiredState(row["desired_state"])
+        values["apply_policy"] = ApplyPolicy(row["apply_policy"])
+        window = row["maintenance_window"]
+        values["maintenance_window"] = (
+            None if window is None else MaintenanceWindow.model_validate(window)
+        )
         for column in ("credentials_encrypted", "connection_string_encrypted"):
             token = row[column]
             values[column] = bytes(token) if token is not None else None

@@ -8,6 +8,7 @@ password is read from ``--rtsp-url-env VAR``.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +21,7 @@ from pydantic import SecretStr, ValidationError
 
 from vigil_cli.zones_file import ZonesFileError, load_zones_file
 from vigil_schema.camera import CameraCredentials, ZoneConfig
-from vigil_schema.enums import DesiredState
+from vigil_schema.enums import ApplyPolicy, DesiredState
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,6 +46,9 @@ OPTION_NAMES: Final[dict[str, str]] = {
     "zone_config": "--zones",
     "desired_state": "--desired-state",
     "health_interval_s": "--health-interval",
+    "apply_policy": "--apply-policy",
+    "maintenance_window": "--maintenance-window",
+    "auto_apply_min_confidence": "--auto-apply-min-confidence",
     "tags": "--tag",
     "untag": "--untag",
     "credentials": "--username/--password-*",
@@ -89,8 +93,33 @@ def attribute_options(func: F) -> F:
                 "coordinates normalised to 0..1.",
             ),
             click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Set a tag."),
+            *_apply_policy_options(),
         ],
     )
+
+
+def _apply_policy_options() -> list[Callable[[Any], Any]]:
+    """The optimizer's apply policy of the camera (``set``: '' clears a window/threshold)."""
+    return [
+        click.option(
+            "--apply-policy",
+            type=click.Choice([policy.value for policy in ApplyPolicy]),
+            help="Optimizer recommendations: manual (default: wait for approval), auto "
+            "(applied above the confidence threshold, inside the maintenance window) or off.",
+        ),
+        click.option(
+            "--maintenance-window",
+            metavar="JSON",
+            help='When auto applies may happen: {"start": "01:00", "end": "05:00", '
+            '"tz": "Europe/Paris", "days": [0, 1, 2, 3, 4]} (Monday = 0; days optional; an end '
+            "before the start crosses midnight).",
+        ),
+        click.option(
+            "--auto-apply-min-confidence",
+            metavar="0..1",
+            help="Lowest recommendation confidence applied under auto (default: the optimizer's).",
+        ),
+    ]
 
 
 def secret_options(func: F) -> F:
@@ -132,14 +161,36 @@ def attributes_from(options: Mapping[str, Any], *, clear_empty: bool) -> dict[st
                 values[field] = None
             continue
         values[field] = value
-    for field in ("desired_state", "health_interval_s"):
+    for field in ("desired_state", "health_interval_s", "apply_policy"):
         if options.get(field) is not None:
             values[field] = options[field]
+    for field in ("maintenance_window", "auto_apply_min_confidence"):
+        value = options.get(field)
+        if value is None or (value == "" and not clear_empty):
+            continue
+        values[field] = None if value == "" else value
+    if isinstance(values.get("maintenance_window"), str):
+        values["maintenance_window"] = read_maintenance_window(values["maintenance_window"])
     if options.get("zones_file") is not None:
         values["zone_config"] = read_zones(options["zones_file"])
     if options.get("tags"):
         values["tags"] = parse_tags(options["tags"])
     return values
+
+
+def read_maintenance_window(text: str) -> Any:
+    """The JSON object of ``--maintenance-window`` (the model validates its fields)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(
+            f"not valid JSON ({exc.msg} at column {exc.colno}); expected e.g. "
+            '\'{"start": "01:00", "end": "05:00", "tz": "UTC"}\'',
+            param_hint="--maintenance-window",
+        ) from None
+    if not isinstance(value, dict):
+        raise click.BadParameter("expected a JSON object", param_hint="--maintenance-window")
+    return value
 
 
 def read_zones(path: Path) -> ZoneConfig:
@@ -227,6 +278,8 @@ def format_validation_error(exc: ValidationError) -> str:
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else ""
         where = OPTION_NAMES.get(field, field)
+        if field == "maintenance_window" and len(error["loc"]) > 1:
+            where += " " + ".".join(str(part) for part in error["loc"][1:])
         message = error["msg"].removeprefix(_VALUE_ERROR_PREFIX)
         lines.append(f"{where}: {message}" if where else message)
     return "; ".join(lines)

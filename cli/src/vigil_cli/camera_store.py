@@ -26,8 +26,8 @@ from vigil_cli.audit import ENTITY_CAMERA, write_audit
 from vigil_cli.camera_models import CameraRecord, CameraUpdate, NewCamera
 from vigil_cli.camera_secrets import encrypt_connection_string, encrypt_credentials
 from vigil_runtime.crypto import CredentialCipher
-from vigil_schema.camera import ZoneConfig
-from vigil_schema.enums import DesiredState
+from vigil_schema.camera import MaintenanceWindow, ZoneConfig
+from vigil_schema.enums import ApplyPolicy, DesiredState
 from vigil_schema.tables import CAMERAS
 
 _COLUMNS = sql.SQL(", ").join(sql.Identifier(name) for name in CameraRecord.column_names())
@@ -68,7 +68,9 @@ def _db_value(value: Any) -> Any:
     """Adapt a model value to what psycopg stores in the matching column."""
     if isinstance(value, ZoneConfig):
         return Jsonb(value.model_dump(mode="json"))
-    if isinstance(value, DesiredState):
+    if isinstance(value, MaintenanceWindow):
+        return Jsonb(value.to_json())
+    if isinstance(value, DesiredState | ApplyPolicy):
         return value.value
     return value
 
@@ -77,7 +79,9 @@ def _audit_value(value: Any) -> Any:
     """A JSON-friendly, secret-free summary of a column value for the audit trail."""
     if isinstance(value, ZoneConfig):
         return [zone.name for zone in value.zones]
-    if isinstance(value, DesiredState):
+    if isinstance(value, MaintenanceWindow):
+        return value.to_json()
+    if isinstance(value, DesiredState | ApplyPolicy):
         return value.value
     if value is None or isinstance(value, bool | int | float | str | dict | list):
         return value

@@ -83,8 +83,18 @@ def show_json(record: CameraRecord, cipher: CredentialCipher | None) -> dict[str
         if not name.endswith("_encrypted")
     }
     data["zone_config"] = record.zone_config.model_dump(mode="json")
+    window = record.maintenance_window
+    data["maintenance_window"] = None if window is None else window.to_json()
     data.update(_secret_status(record, cipher))
     return data
+
+
+def _window_text(record: CameraRecord) -> str | None:
+    window = record.maintenance_window
+    if window is None:
+        return None
+    days = "" if window.days is None else " days " + ",".join(map(str, window.days))
+    return f"{window.start}-{window.end} {window.tz}{days}"
 
 
 def _zone_summary(zone: Zone) -> str:
@@ -132,6 +142,9 @@ def show_text(record: CameraRecord, cipher: CredentialCipher | None) -> str:
         "scene type": record.scene_type,
         "purpose": record.purpose,
         "health interval": f"{record.health_interval_s} s",
+        "apply policy": record.apply_policy,
+        "maintenance window": _window_text(record),
+        "auto-apply min confidence": record.auto_apply_min_confidence,
         "tags": ", ".join(f"{k}={v}" for k, v in sorted(record.tags.items())) or None,
         "zones": f"{len(zones)}: " + "; ".join(_zone_summary(z) for z in zones) if zones else 0,
         **_secret_lines(record, cipher),

@@ -14,12 +14,13 @@ from pydantic import ValidationError
 from vigil_schema.camera import (
     CameraConfig,
     CameraCredentials,
+    MaintenanceWindow,
     Zone,
     ZoneConfig,
     first_self_intersection,
     polygon_area,
 )
-from vigil_schema.enums import DesiredState
+from vigil_schema.enums import ApplyPolicy, DesiredState
 
 SQUARE = [(0.1, 0.1), (0.9, 0.1), (0.9, 0.9), (0.1, 0.9)]
 
@@ -156,6 +157,9 @@ def _row(**overrides: Any) -> dict[str, Any]:
         "health_interval_s": 30,
         "created_at": None,
         "updated_at": None,
+        "apply_policy": "auto",
+        "maintenance_window": '{"start": "22:00", "end": "02:00", "tz": "Europe/Paris"}',
+        "auto_apply_min_confidence": 0.75,
     }
     row.update(overrides)
     return row
@@ -170,6 +174,12 @@ def test_camera_config_from_row_drops_secrets() -> None:
     assert config.capabilities == {"max_fps": 30}
     assert "gAAAAA" not in config.model_dump_json()
     assert not CameraConfig.from_row(_row(credentials_encrypted=None)).has_credentials
+    assert config.apply_policy is ApplyPolicy.AUTO
+    assert config.maintenance_window == MaintenanceWindow(
+        start="22:00", end="02:00", tz="Europe/Paris"
+    )
+    assert config.auto_apply_min_confidence == 0.75
+    assert CameraConfig.from_row(_row(maintenance_window=None)).maintenance_window is None
 
 
 def test_camera_config_from_row_validates() -> None:
@@ -180,6 +190,10 @@ def test_camera_config_from_row_validates() -> None:
     bow_tie = {"zones": [{"name": "a", "polygon": [(0, 0), (1, 1), (1, 0), (0, 1)]}]}
     with pytest.raises(ValidationError, match="intersects itself"):
         CameraConfig.from_row(_row(zone_config=bow_tie))
+    with pytest.raises(ValidationError, match="apply_policy"):
+        CameraConfig.from_row(_row(apply_policy="sometimes"))
+    with pytest.raises(ValidationError, match="auto_apply_min_confidence"):
+        CameraConfig.from_row(_row(auto_apply_min_confidence=1.5))
 
 
 def test_camera_config_defaults() -> None:
@@ -187,4 +201,47 @@ def test_camera_config_defaults() -> None:
     assert config.desired_state is DesiredState.ACTIVE
     assert config.zone_config == ZoneConfig()
     assert config.health_interval_s == 60
+    assert config.apply_policy is ApplyPolicy.MANUAL
+    assert config.maintenance_window is None
     assert CameraConfig.model_validate_json(config.model_dump_json()) == config
+
+
+# --------------------------------------------------------------------------- maintenance window
+
+
+def test_maintenance_window_json_and_times() -> None:
+    window = MaintenanceWindow(days=[4, 0], start="22:00", end="02:00", tz="Europe/Paris")
+    assert window.to_json() == {
+        "days": [0, 4],
+        "start": "22:00",
+        "end": "02:00",
+        "tz": "Europe/Paris",
+    }
+    assert window.crosses_midnight
+    assert window.start_time.hour == 22
+    assert window.end_time.hour == 2
+    every_day = MaintenanceWindow(start="01:00", end="05:00")
+    assert every_day.to_json() == {"start": "01:00", "end": "05:00", "tz": "UTC"}
+    assert not every_day.crosses_midnight
+    assert MaintenanceWindow.model_validate(window.to_json()) == window
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"start": "24:00", "end": "01:00"}, "should match pattern"),
+        ({"start": "1:00", "end": "02:00"}, "should match pattern"),
+        ({"start": "01:00", "end": "01:00"}, "start and end are equal"),
+        ({"start": "01:00", "end": "02:00", "tz": "Mars/Olympus"}, "unknown time zone"),
+        ({"start": "01:00", "end": "02:00", "tz": "../../etc/passwd"}, "unknown time zone"),
+        ({"start": "01:00", "end": "02:00", "days": [7]}, "less than or equal to 6"),
+        ({"start": "01:00", "end": "02:00", "days": [1, 1]}, "repeat a day"),
+        ({"start": "01:00", "end": "02:00", "days": []}, "at least 1 item"),
+        ({"start": "01:00", "end": "02:00", "days": ["mon"]}, "valid integer"),
+        ({"start": "01:00"}, "end"),
+        ({"start": "01:00", "end": "02:00", "every": "day"}, "Extra inputs"),
+    ],
+)
+def test_maintenance_window_rejects(data: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        MaintenanceWindow.model_validate(data)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import time
 from ipaddress import IPv4Interface, IPv6Interface
 from typing import Annotated, Any, Final, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AwareDatetime,
@@ -21,9 +23,10 @@ from pydantic import (
     JsonValue,
     SecretStr,
     field_validator,
+    model_validator,
 )
 
-from vigil_schema.enums import DesiredState
+from vigil_schema.enums import ApplyPolicy, DesiredState
 from vigil_schema.ids import CameraId
 from vigil_schema.mqtt import NO_NUL_PATTERN, ShortText, UnitFloat
 
@@ -196,9 +199,81 @@ class CameraCredentials(_ConfigModel):
         return cls.model_validate_json(data)
 
 
+# --------------------------------------------------------------------------- apply policy
+
+HHMM_PATTERN: Final = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+Confidence = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Weekday = Annotated[int, Field(strict=True, ge=0, le=6)]
+"""Monday = 0 ... Sunday = 6 (``datetime.weekday()``)."""
+
+
+class MaintenanceWindow(_ConfigModel):
+    """When the optimizer may change a camera on its own (``cameras.maintenance_window``).
+
+    ``start``/``end`` are wall-clock ``HH:MM`` in ``tz`` (an IANA zone); the window is
+    ``[start, end)``. An ``end`` before ``start`` crosses midnight (22:00-02:00); ``days``
+    (Monday = 0 ... Sunday = 6, omitted: every day) are the days the window *opens* on, so
+    Friday's 22:00-02:00 window runs into Saturday morning. ``start == end`` is refused
+    (empty or whole day? say ``00:00``-``23:59`` or omit the window instead).
+    """
+
+    days: Annotated[list[Weekday], Field(min_length=1, max_length=7)] | None = None
+    start: Annotated[str, Field(pattern=HHMM_PATTERN)]
+    end: Annotated[str, Field(pattern=HHMM_PATTERN)]
+    tz: Annotated[str, Field(min_length=1, max_length=64)] = "UTC"
+
+    @field_validator("days")
+    @classmethod
+    def _distinct_days(cls, days: list[int] | None) -> list[int] | None:
+        if days is not None and len(set(days)) != len(days):
+            raise ValueError("days repeat a day")
+        return sorted(days) if days is not None else None
+
+    @field_validator("tz")
+    @classmethod
+    def _known_zone(cls, tz: str) -> str:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {tz!r} (use an IANA name like Europe/Paris)"
+            ) from None
+        return tz
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if self.start == self.end:
+            raise ValueError("start and end are equal: the window would be empty")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """``tz`` as a ``ZoneInfo``."""
+        return ZoneInfo(self.tz)
+
+    @property
+    def start_time(self) -> time:
+        """``start`` as a ``time``."""
+        return time.fromisoformat(self.start)
+
+    @property
+    def end_time(self) -> time:
+        """``end`` as a ``time``."""
+        return time.fromisoformat(self.end)
+
+    @property
+    def crosses_midnight(self) -> bool:
+        """Whether the window ends the day after it opens."""
+        return self.end < self.start
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON stored in ``cameras.maintenance_window`` (``days`` omitted when every day)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
 OptionalText = Annotated[str, Field(max_length=255, pattern=NO_NUL_PATTERN)] | None
 SECRET_COLUMNS: Final = ("credentials_encrypted", "connection_string_encrypted")
-JSON_COLUMNS: Final = ("zone_config", "capabilities", "tags")
+JSON_COLUMNS: Final = ("zone_config", "capabilities", "tags", "maintenance_window")
 
 
 class CameraConfig(_ConfigModel):
@@ -224,6 +299,12 @@ class CameraConfig(_ConfigModel):
     tags: dict[str, JsonValue] = Field(default_factory=dict)
     health_interval_s: Annotated[int, Field(ge=1, le=86400)] = 60
     """How often the camera is expected to send a health sample, in seconds."""
+    apply_policy: ApplyPolicy = ApplyPolicy.MANUAL
+    """Whether the optimizer applies recommendations on its own (see :class:`ApplyPolicy`)."""
+    maintenance_window: MaintenanceWindow | None = None
+    """When ``auto`` applies may happen; ``None``: at any time."""
+    auto_apply_min_confidence: Confidence | None = None
+    """Lowest confidence applied under ``auto``; ``None``: the optimizer's default."""
     has_credentials: bool = False
     """Whether encrypted credentials are stored (they are never part of this model)."""
     created_at: AwareDatetime | None = None

@@ -34,6 +34,18 @@ class DesiredState(StrEnum):
     MAINTENANCE = "maintenance"
 
 
+class ApplyPolicy(StrEnum):
+    """Whether the optimizer may change a camera on its own (``cameras.apply_policy``).
+
+    ``manual``: a recommendation waits for an operator's approval; ``auto``: applied when its
+    confidence reaches the camera's threshold, inside its maintenance window; ``off``: never.
+    """
+
+    MANUAL = "manual"
+    AUTO = "auto"
+    OFF = "off"
+
+
 class CameraStatus(StrEnum):
     """Observed connectivity of a camera (``health_logs.status``, Redis camera state)."""
 

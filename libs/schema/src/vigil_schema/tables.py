@@ -25,6 +25,7 @@ from vigil_schema.enums import (
     AlertStatus,
     AnalysisRequestType,
     ApplyMethod,
+    ApplyPolicy,
     ApplyStatus,
     AuditStatus,
     CameraStatus,
@@ -240,6 +241,9 @@ CAMERAS: Final = TableSpec(
         Column("health_interval_s", "integer", nullable=False),
         Column("created_at", "timestamp with time zone", nullable=False),
         Column("updated_at", "timestamp with time zone", nullable=False),
+        Column("apply_policy", "text", nullable=False),
+        Column("maintenance_window", "jsonb", nullable=True),
+        Column("auto_apply_min_confidence", "real", nullable=True),
     ),
 )
 
@@ -626,6 +630,7 @@ TABLES_BY_NAME: Final[dict[str, TableSpec]] = {spec.name: spec for spec in ALL_T
 
 CHECKED_ENUMS: Final[dict[tuple[str, str], type[StrEnum]]] = {
     ("cameras", "desired_state"): DesiredState,
+    ("cameras", "apply_policy"): ApplyPolicy,
     ("retention_policies", "granularity"): Granularity,
     ("camera_events", "event_type"): EventType,
     ("camera_events", "source"): EventSource,
