@@ -27,3 +27,8 @@ def analyzer_env(fake: FakeProcess) -> dict[str, str]:
 def start_fake_anthropic(data_dir: Path) -> FakeProcess:
     """Start the double on a free port and wait until it answers; raises RuntimeError."""
     return start_fake_process(data_dir / "logs" / "fake-anthropic.log", api_key=DEMO_API_KEY)
+
+
+def optimizer_claude_env(fake: FakeProcess) -> dict[str, str]:
+    """What the optimizer's Claude engine needs to use the fake."""
+    return {"ANTHROPIC_BASE_URL": fake.base_url, "ANTHROPIC_API_KEY": fake.api_key}

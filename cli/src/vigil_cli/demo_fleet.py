@@ -88,8 +88,9 @@ def demo_cameras(count: int) -> list[NewCamera]:
     return cameras
 
 
-def camsim_command(info: StackInfo, count: int) -> list[str]:
-    """The `vigil-camsim` command line for `count` demo cameras on this stack's broker."""
+def camsim_command(info: StackInfo, count: int, degraded: int = 0) -> list[str]:
+    """The `vigil-camsim` command line for `count` demo cameras on this stack's broker, the
+    first `degraded` of them reporting a dark, noisy picture."""
     protocol = info.env().get("VIGIL_MQTT_PROTOCOL", "v5")
     command = [
         sys.executable, "-m", "vigil_tools.camsim",
@@ -104,6 +105,7 @@ def camsim_command(info: StackInfo, count: int) -> list[str]:
         "--duration", str(RUN_FOREVER_S),
         "--drain-timeout", str(DRAIN_S),
         "--client-id-prefix", "vigil-demo",
+        "--degraded", str(degraded),
     ]  # fmt: skip
     if protocol == "v5":
         command += ["--frame-fps", str(FRAMES_PER_S), "--resolution", "640x360",
@@ -136,13 +138,13 @@ class Camsim:
             return self.process.wait()
 
 
-def start_camsim(info: StackInfo, count: int) -> Camsim:
+def start_camsim(info: StackInfo, count: int, degraded: int = 0) -> Camsim:
     """Start camsim for `count` demo cameras, logging to `<data dir>/logs/camsim.log`."""
     log_path = info.data_dir / "logs" / "camsim.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            camsim_command(info, count),
+            camsim_command(info, count, degraded),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import click
 
-from vigil_cli.commands import ask, cameras, demo, migrate, rejects, stack, status
+from vigil_cli.commands import (
+    ask,
+    cameras,
+    demo,
+    migrate,
+    optimize,
+    recommendations,
+    rejects,
+    stack,
+    status,
+)
 
 
 @click.group()
@@ -20,6 +30,8 @@ cli.add_command(status.command)
 cli.add_command(rejects.group)
 cli.add_command(demo.command)
 cli.add_command(ask.command)
+cli.add_command(optimize.group)
+cli.add_command(recommendations.group)
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Answers the captures lack, written for the tests per the ONVIF schemas, and XML variants.
 
-The captures (``/work/shared/fixtures/onvif``) hold device and Media 1 answers only. The
+The captures (``vigil_tools/onvif_sim/profiles``) hold device and Media 1 answers only. The
 Media 2, imaging and options answers here are the tests' own: a Hikvision-like camera with
 H.265 on Media 2, values chosen to be distinguishable. :func:`single_configuration` builds a
 Media 1 ``GetVideoEncoderConfiguration`` answer out of a captured

@@ -2,10 +2,10 @@
 
 :class:`CameraDouble` is an aiohttp server on 127.0.0.1 that answers each SOAP request by its
 body element: ``<Operation>.Response.xml`` from a vendor folder of real captures
-(``/work/shared/fixtures/onvif/<vendor>``, or ``$VIGIL_ONVIF_FIXTURES``) for the device and
-Media 1 operations, byte for byte as the camera sent it; an answer given in ``answers``
-(``"media2:GetProfiles"``, ``"imaging:GetOptions"``...: the test's own, written per the ONVIF
-schema for what the captures lack); otherwise a SOAP 1.2 ``ter:ActionNotSupported`` fault.
+(the copies in ``vigil_tools/onvif_sim/profiles/<vendor>``, or ``$VIGIL_ONVIF_FIXTURES``)
+for the device and Media 1 operations, byte for byte as the camera sent it; an answer given in
+``answers`` (``"media2:GetProfiles"``, ``"imaging:GetOptions"``...: the test's own, written per
+the ONVIF schema for what the captures lack); otherwise a SOAP 1.2 ``ter:ActionNotSupported`` fault.
 
 Like a camera it checks the WS-Security UsernameToken digest of every request except
 ``GetSystemDateAndTime`` (unless ``auth_clock``): ``Base64(SHA1(nonce + created +
@@ -33,7 +33,11 @@ from pathlib import Path
 from aiohttp import web
 from lxml import etree  # type: ignore[import-untyped]
 
-FIXTURES = Path(os.environ.get("VIGIL_ONVIF_FIXTURES", "/work/shared/fixtures/onvif"))
+from vigil_tools import onvif_sim
+
+_SHIPPED = Path(onvif_sim.__file__).parent / "profiles"
+FIXTURES = Path(os.environ.get("VIGIL_ONVIF_FIXTURES", _SHIPPED))
+"""The real captures: the copies the simulator ships (``profiles/NOTICE.md``)."""
 
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"

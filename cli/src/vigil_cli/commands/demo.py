@@ -3,12 +3,15 @@
 Starts the local stack (PostgreSQL, Redis, MQTT) in the data folder, writes its env file,
 migrates the database as the owner's login and creates a login per role
 (`vigil_runtime.stack.logins`), registers the demo cameras as the CLI's role (skipping those
-already there), starts the five services as child processes, each connected to PostgreSQL
-as its own role's login (logs in `<data dir>/logs/`), waits until every one
-answers /readyz, then starts the camera fleet simulator `vigil-camsim` publishing for the
-demo cameras (`vigil_cli.demo_fleet`, log in `<data dir>/logs/camsim.log`), waits until
-every demo camera's events are in PostgreSQL and prints `vigil status` with each camera's
-rate and last-seen. It then reprints the status every `--interval` seconds until Ctrl-C or
+already there), starts the simulated ONVIF cameras (`vigil_cli.demo_onvif`: a quarter of them
+dark and noisy) and points the demo cameras at them, starts the five services as child
+processes, each connected to PostgreSQL as its own role's login (logs in `<data dir>/logs/`),
+waits until every one answers /readyz, then starts the camera fleet simulator `vigil-camsim`
+publishing for the demo cameras (`vigil_cli.demo_fleet`, log in `<data dir>/logs/camsim.log`),
+waits until every demo camera's events are in PostgreSQL, the analyzer's analyses, and the
+optimizer's recommendations (camsim reports the dark cameras' health as degraded; an `auto`
+camera gets its recommendation applied to the simulator), and prints `vigil status` with each
+camera's rate and last-seen. It then reprints the status every `--interval` seconds until Ctrl-C or
 SIGTERM, stops camsim (which publishes its cameras' retained `offline` status), drains the
 services (SIGTERM, then SIGKILL after a timeout) and stops the stack unless `--keep-stack`.
 `--once` shuts down right after the first status, and fails when some camera's events did
@@ -48,7 +51,7 @@ from vigil_cli.audit import os_actor
 from vigil_cli.commands.stack import data_dir_option, parse_embedded
 from vigil_cli.commands.status import collect_status, render_status
 from vigil_cli.db import connect
-from vigil_cli.demo_anthropic import analyzer_env, start_fake_anthropic
+from vigil_cli.demo_anthropic import analyzer_env, optimizer_claude_env, start_fake_anthropic
 from vigil_cli.demo_fleet import (
     Camsim,
     demo_camera_ids,
@@ -57,6 +60,16 @@ from vigil_cli.demo_fleet import (
     wait_for_analysis,
     wait_for_events,
 )
+from vigil_cli.demo_onvif import (
+    OnvifSim,
+    camera_updates,
+    degraded_count,
+    demo_onvif_password,
+    demo_secret_key,
+    start_onvif_sim,
+    wait_for_optimizer,
+)
+from vigil_runtime.crypto import CredentialCipher
 from vigil_runtime.settings import VigilSettings
 from vigil_runtime.stack import LocalStack, StackError, StackInfo
 from vigil_runtime.stack.logins import Logins, connected_users, login_name, prepare_database
@@ -68,6 +81,7 @@ MAX_CAMERAS = 999  # camsim's ids have three digits
 FIRST_STATUS_AFTER_S = 6.0  # camsim publishes at least this long before the first status
 EVENTS_TIMEOUT_S = 45.0  # time for every demo camera's first events to be stored
 ANALYSIS_TIMEOUT_S = 45.0  # time for the analyzer to analyse a frame of every demo camera
+OPTIMIZER_TIMEOUT_S = 60.0  # time for a recommendation and an automatic apply
 SERVICE_GRACE_S = 10.0
 KILL_AFTER_S = SERVICE_GRACE_S + 5.0
 
@@ -100,6 +114,17 @@ def register_demo_cameras(settings: VigilSettings, count: int) -> list[str]:
                 continue
             added.append(camera.id)
     return added
+
+
+def point_cameras_at_onvif_sim(
+    settings: VigilSettings, count: int, sim: OnvifSim, password: str
+) -> None:
+    """Give every demo camera its simulated ONVIF address, login and apply policy."""
+    actor = os_actor()
+    cipher = CredentialCipher.from_secret(settings.secret_key)
+    with connect(settings) as conn:
+        for camera_id, update in camera_updates(count, sim.base_port, password).items():
+            camera_store.update_camera(conn, camera_id, update, cipher=cipher, actor=actor)
 
 
 # --- services ----------------------------------------------------------------------------
@@ -250,7 +275,7 @@ class DemoOptions:
 
 
 def _start_fleet(info: StackInfo, count: int) -> Camsim:
-    camsim = start_camsim(info, count)
+    camsim = start_camsim(info, count, degraded_count(count))
     protocol = info.env().get("VIGIL_MQTT_PROTOCOL", "v5")
     frames = "with frames" if protocol == "v5" else "no frames (MQTT 3.1.1)"
     click.echo(f"camsim publishing for {count} cameras, {frames}; log {camsim.log_path}")
@@ -294,6 +319,20 @@ def _frames_analysed(
     return not waiting
 
 
+def _optimizer_worked(settings: VigilSettings, count: int, stop: threading.Event) -> bool:
+    """Wait for the optimizer to recommend for the degraded cameras and apply on an ``auto``
+    one; say what it stored; False, and why, when nothing came."""
+    recommended, waiting, applied, snapshots = wait_for_optimizer(
+        settings.database_url, demo_camera_ids(count), stop, timeout_s=OPTIMIZER_TIMEOUT_S
+    )
+    click.echo(f"optimizer: snapshots {snapshots}, recommendations {recommended} "
+               f"({waiting} waiting for `vigil recommendations approve`), applied {applied}; "
+               "see `vigil recommendations list`")  # fmt: skip
+    if (not recommended or not applied) and not stop.is_set():
+        click.echo("error: the optimizer did not recommend and apply in time", err=True)
+    return recommended > 0 and applied > 0
+
+
 def _stop_fleet(camsim: Camsim | None) -> bool:
     if camsim is None:
         return True
@@ -316,9 +355,19 @@ def _services_use_their_roles(settings: VigilSettings) -> bool:
 
 
 def _cli_settings(info: StackInfo, logins: Logins) -> VigilSettings:
-    """The demo's own queries (cameras, status) run as the CLI's role, like `vigil` would."""
+    """The demo's own queries (cameras, status) run as the CLI's role, like `vigil` would,
+    with the demo's secret key (the cameras' ONVIF logins)."""
     return VigilSettings(database_url=logins.url(CLI, info.database_url),
-                         redis_url=info.redis_url, mqtt_url=info.mqtt_url)  # fmt: skip
+                         redis_url=info.redis_url, mqtt_url=info.mqtt_url,
+                         secret_key=demo_secret_key(info.data_dir))  # fmt: skip
+
+
+def _optimizer_env(info: StackInfo, claude: dict[str, str]) -> dict[str, str]:
+    """The optimizer decrypts the demo cameras' logins, keeps snapshots in the data folder,
+    reviews every camera once at start, and asks the demo's Claude."""
+    return {"VIGIL_SECRET_KEY": demo_secret_key(info.data_dir),
+            "VIGIL_SNAPSHOT_DIR": str(info.data_dir / "snapshots"),
+            "VIGIL_HEALTH_COOLDOWN_S": "600", **claude}  # fmt: skip
 
 
 def _run_services(
@@ -329,7 +378,18 @@ def _run_services(
     settings = _cli_settings(info, logins)
     claude = start_fake_anthropic(info.data_dir)
     click.echo(f"Claude: vigil-fake-anthropic on {claude.base_url} (no request leaves the box)")
-    services = start_services(info, logins, env_file, ports, {"analyzer": analyzer_env(claude)})
+    password = demo_onvif_password(info.data_dir)
+    try:
+        sim = start_onvif_sim(info.data_dir, options.camera_count, password)
+    except RuntimeError as exc:
+        claude.stop()
+        raise click.ClickException(str(exc)) from None
+    point_cameras_at_onvif_sim(settings, options.camera_count, sim, password)
+    click.echo(f"ONVIF: vigil-onvif-sim, {options.camera_count} cameras from port "
+               f"{sim.base_port}; log {sim.log_path}")  # fmt: skip
+    extra = {"analyzer": analyzer_env(claude),
+             "optimizer": _optimizer_env(info, optimizer_claude_env(claude))}  # fmt: skip
+    services = start_services(info, logins, env_file, ports, extra)
     click.echo(f"started {', '.join(SERVICES)}; logs in {info.data_dir / 'logs'}")
     camsim: Camsim | None = None
     ok = True
@@ -343,6 +403,7 @@ def _run_services(
                 camsim = _start_fleet(info, options.camera_count)
                 arrived = _events_arrived(settings, camsim, options.camera_count, stop)
                 arrived = _frames_analysed(info, settings, options.camera_count, stop) and arrived
+                arrived = _optimizer_worked(settings, options.camera_count, stop) and arrived
                 ok = arrived or not options.once  # interactive: keep running, let them look
             _print_status(settings, info.data_dir)
             while ok and not options.once and not stop.wait(options.interval):
@@ -352,6 +413,7 @@ def _run_services(
         click.echo("stopping the services…")
         codes = stop_services(services)
         claude.stop()
+        sim.stop()
     failed = {name: code for name, code in codes.items() if code != 0}
     for name, code in failed.items():
         click.echo(f"error: {name} exited with status {code}", err=True)

@@ -18,6 +18,12 @@ Requests (:mod:`vigil_optimizer.triggers.requests`): each inspect / apply / veri
 under ``request_timeout_s``; a request older than ``request_max_age_s`` (0: no limit) is
 skipped, so an apply queued while the optimizer was down does not surprise anyone later.
 
+Cameras (:mod:`vigil_optimizer.review`): every ONVIF call under ``onvif_timeout_s``, transport
+errors retried up to ``onvif_attempts`` times; snapshots kept under ``snapshot_dir`` and
+judged by ``snapshot_thresholds`` (JSON); each site's bit rate budget in
+``site_bandwidth_kbps`` (JSON ``{"site": kbps}``); an ``auto`` camera applies a recommendation
+whose confidence is at least its own threshold or ``auto_apply_min_confidence``.
+
 Periodic (:mod:`vigil_optimizer.triggers.periodic`): every active camera with an ONVIF
 address is reviewed once per ``review_interval_s``, spread over the interval; the leader
 replica checks every ``periodic_tick_s`` and holds its lock for ``periodic_lock_ttl_s``.
@@ -25,11 +31,13 @@ replica checks every ``periodic_tick_s`` and holds its lock for ``periodic_lock_
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Self
 
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from vigil_optimizer.health.assess import HealthThresholds as SnapshotThresholds
 from vigil_runtime.settings import VigilSettings
 from vigil_schema.enums import HealthLevel
 
@@ -76,6 +84,14 @@ class OptimizerSettings(VigilSettings):
     # -- requests
     request_timeout_s: float = Field(default=120.0, gt=0, le=_DAY)
     request_max_age_s: float = Field(default=3600.0, ge=0)
+
+    # -- cameras
+    onvif_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    onvif_attempts: int = Field(default=3, ge=1, le=10)
+    snapshot_dir: Path = Path("snapshots")
+    snapshot_thresholds: SnapshotThresholds = Field(default_factory=SnapshotThresholds)
+    site_bandwidth_kbps: dict[str, int] = Field(default_factory=dict)
+    auto_apply_min_confidence: float = Field(default=0.8, ge=0, le=1)
 
     # -- periodic reviews
     review_interval_s: float = Field(default=_DAY, gt=0, le=365 * _DAY)

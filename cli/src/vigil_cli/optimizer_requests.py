@@ -1,0 +1,75 @@
+"""Requests from the CLI to the optimizer over ``vigil:optimizer:requests``, and waiting for
+their outcome in PostgreSQL.
+
+:func:`send_request` appends an :class:`~vigil_schema.messages.OptimizerRequest` (enveloped
+with its idempotency key, trimmed by the stream's policy) and returns its request id; the
+optimizer replica that reads it does the work. :func:`wait_for_recommendation` and
+:func:`wait_for_apply` poll the rows that work produces (the camera's first ``optimizations``
+row created after the request; the first finished ``applied_configs`` row of the
+optimization newer than the request) until a deadline, answering None when none came in time
+(a review that finds nothing to change stores no row).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any, cast
+
+import click
+import redis
+
+from vigil_cli.db import Connection
+from vigil_runtime.settings import VigilSettings, redact_text
+from vigil_schema.messages import OptimizerRequest
+from vigil_schema.streams import OPTIMIZER_REQUESTS, Envelope, stream_policy
+
+POLL_S = 0.5
+FINAL_APPLY_STATUSES = ("success", "failed", "partial", "rolled_back")
+
+
+def send_request(settings: VigilSettings, request: OptimizerRequest) -> str:
+    """Queue ``request`` for the optimizer; its request id."""
+    policy = stream_policy(OPTIMIZER_REQUESTS)
+    fields: Any = Envelope.wrap(request).to_fields()
+    try:
+        client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
+        client.xadd(OPTIMIZER_REQUESTS, fields, maxlen=policy.maxlen, approximate=True)
+    except redis.RedisError as exc:
+        raise click.ClickException(f"Redis: {redact_text(str(exc))}") from None
+    return request.request_id
+
+
+def _poll(conn: Connection, query: str, args: tuple[Any, ...], wait_s: float) -> Any:
+    deadline = time.monotonic() + wait_s
+    while True:
+        row = conn.execute(query, args).fetchone()
+        conn.commit()
+        if row is not None or time.monotonic() >= deadline:
+            return row
+        time.sleep(POLL_S)
+
+
+def wait_for_recommendation(
+    conn: Connection, camera_id: str, since: datetime, wait_s: float
+) -> Any:
+    """The camera's first ``optimizations`` row created at or after ``since`` (the database's
+    clock), or None after ``wait_s``."""
+    query = ("SELECT * FROM optimizations WHERE camera_id = %s AND created_at >= %s "
+             "ORDER BY id LIMIT 1")  # fmt: skip
+    return _poll(conn, query, (camera_id, since), wait_s)
+
+
+def database_now(conn: Connection) -> datetime:
+    """The database's clock (rows are stamped with it)."""
+    row = conn.execute("SELECT now() AS now").fetchone()
+    assert row is not None
+    return cast(datetime, row["now"])
+
+
+def wait_for_apply(conn: Connection, optimization_id: int, after_id: int, wait_s: float) -> Any:
+    """The first finished ``applied_configs`` row of ``optimization_id`` newer than
+    ``after_id``, or None after ``wait_s``."""
+    query = ("SELECT * FROM applied_configs WHERE optimization_id = %s AND id > %s "
+             "AND status = ANY(%s) ORDER BY id LIMIT 1")  # fmt: skip
+    return _poll(conn, query, (optimization_id, after_id, list(FINAL_APPLY_STATUSES)), wait_s)

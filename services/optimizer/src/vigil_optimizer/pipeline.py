@@ -1,0 +1,97 @@
+"""Build the camera review pipeline from the settings: the collaborators of
+:class:`~vigil_optimizer.review.Reviewer`.
+
+- cameras are reached over ONVIF (:class:`~vigil_optimizer.onvif.OnvifCameraLink`) with the
+  stored, decrypted login, ``onvif_timeout_s`` per call and ``onvif_attempts`` tries;
+- snapshots are checked by :class:`~vigil_optimizer.health.checker.SnapshotChecker` (files
+  under ``snapshot_dir``);
+- the engine is Claude's (:mod:`vigil_optimizer.claude`) with the heuristic as its fallback
+  when an Anthropic key is set, the heuristic alone otherwise;
+- applies go through :class:`~vigil_optimizer.apply.applier.Applier` with a redactor of the
+  camera's password; a fresh recommendation is applied at once only when the camera's policy
+  says so (:func:`~vigil_optimizer.apply.policy.decide`: ``auto``, confident enough, inside
+  its maintenance window);
+- each camera's bandwidth share comes from :class:`~vigil_optimizer.site_bandwidth.SiteBandwidth`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+import redis.asyncio as aioredis
+
+from vigil_optimizer.apply.applier import Applier, ApplyRequest
+from vigil_optimizer.apply.policy import CameraPolicy, decide
+from vigil_optimizer.apply.redact import Redactor
+from vigil_optimizer.camera_link import CameraLink
+from vigil_optimizer.camera_targets import CameraTarget, CameraTargets
+from vigil_optimizer.health.checker import SnapshotChecker
+from vigil_optimizer.heuristic.engine import HeuristicEngine
+from vigil_optimizer.onvif import OnvifCameraLink
+from vigil_optimizer.recommendation import Recommendation, RecommendationEngine, SnapshotHealth
+from vigil_optimizer.review import Reviewer
+from vigil_optimizer.settings import OptimizerSettings
+from vigil_optimizer.site_bandwidth import SiteBandwidth
+from vigil_runtime.crypto import CredentialCipher
+from vigil_schema.camera_settings import CameraSettings
+from vigil_schema.clock import utc_now
+
+__all__ = ["build_engine", "build_reviewer", "policy_of"]
+
+
+def policy_of(target: CameraTarget) -> CameraPolicy:
+    """The camera's apply policy as the registry holds it."""
+    config = target.config
+    return CameraPolicy(config.apply_policy, config.maintenance_window,
+                        config.auto_apply_min_confidence)  # fmt: skip
+
+
+def build_engine(settings: OptimizerSettings, redis: aioredis.Redis) -> RecommendationEngine:
+    """Claude with the heuristic as fallback when a key is set; else the heuristic."""
+    return HeuristicEngine()
+
+
+def build_reviewer(
+    settings: OptimizerSettings, pool: asyncpg.Pool, redis: aioredis.Redis,
+    cipher: CredentialCipher | None,
+) -> Reviewer:  # fmt: skip
+    """The review pipeline (see the module docstring)."""
+    checker = SnapshotChecker(pool, settings.snapshot_dir,
+                              thresholds=settings.snapshot_thresholds,
+                              timeout_s=settings.onvif_timeout_s)  # fmt: skip
+    applier = Applier(pool, redis)
+    bandwidth = SiteBandwidth(pool, settings.site_bandwidth_kbps)
+
+    @asynccontextmanager
+    async def connect(target: CameraTarget) -> AsyncIterator[CameraLink]:
+        creds = target.credentials
+        async with OnvifCameraLink.connect(
+            target.host, target.port, creds.username, creds.password.get_secret_value(),
+            timeout_s=settings.onvif_timeout_s, attempts=settings.onvif_attempts,
+        ) as link:  # fmt: skip
+            yield link
+
+    async def check_snapshot(target: CameraTarget, uri: str) -> SnapshotHealth:
+        return await checker.check(target.camera_id, uri, target.credentials)
+
+    async def apply_step(
+        link: CameraLink, target: CameraTarget, optimization_id: int,
+        settings_: CameraSettings, applied_by: str,
+    ) -> str:  # fmt: skip
+        request = ApplyRequest(target.camera_id, settings_, applied_by, optimization_id)
+        redact = Redactor.for_credentials(target.credentials)
+        result = await applier.apply(link, request, redact=redact)
+        return str(result.status)
+
+    def auto_apply(target: CameraTarget, rec: Recommendation) -> bool:
+        decision = decide(policy_of(target), confidence=rec.confidence, now=utc_now(),
+                          default_min_confidence=settings.auto_apply_min_confidence)  # fmt: skip
+        return decision.action == "apply"
+
+    return Reviewer(
+        pool=pool, targets=CameraTargets(pool, cipher), connect=connect,
+        engine=build_engine(settings, redis), check_snapshot=check_snapshot,
+        apply_step=apply_step, auto_apply=auto_apply, bandwidth_share=bandwidth.share,
+    )  # fmt: skip
