@@ -96,7 +96,8 @@ def camera_updates(count: int, base_port: int, password: str) -> dict[str, Camer
         policy = "auto" if index % 2 == 0 else "manual"
         updates[f"demo-cam-{index + 1:03d}"] = CameraUpdate.model_validate(
             {"ip": "127.0.0.1", "onvif_port": base_port + index, "credentials": credentials,
-             "apply_policy": policy, "tags": {"lighting": "artificial"}}
+             "purpose": "overview", "apply_policy": policy,
+             "tags": {"lighting": "artificial", "motion": "low"}}
         )  # fmt: skip
     return updates
 

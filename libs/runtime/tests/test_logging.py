@@ -46,6 +46,24 @@ def test_json_lines_with_timestamp_level_service_and_context(
     assert line["timestamp"].endswith("Z")
 
 
+def test_a_logger_made_at_import_follows_a_later_configuration(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    module_level = get_logger("vigil_optimizer.onvif", host="cam")  # made before configuring
+    configure_logging("WARNING", "vigil-cli")
+    module_level.info("hidden")
+    module_level.warning("shown")
+    out, err = capsys.readouterr()
+    assert out == ""  # stdout stays for a command's own output (vigil optimize inspect)
+    (line,) = _lines(err)
+    assert (line["event"], line["logger"], line["host"]) == (
+        "shown",
+        "vigil_optimizer.onvif",
+        "cam",
+    )
+    assert line["service"] == "vigil-cli"
+
+
 def test_level_filters_lower_levels(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("warning", "ingest")
     log = get_logger()

@@ -33,6 +33,7 @@ from vigil_cli.output import echo_json
 from vigil_cli.recommendation_views import approve, recommendation_json
 from vigil_optimizer.camera_link import CameraError
 from vigil_optimizer.onvif import OnvifCameraLink, inspection_json
+from vigil_runtime.logging import configure_logging
 from vigil_schema.messages import OptimizerAction, OptimizerRequest
 
 
@@ -56,6 +57,7 @@ async def _inspect(host: str, port: int, user: str, password: str, timeout_s: fl
               show_default=True, help="Seconds per ONVIF call.")  # fmt: skip
 def inspect_command(host: str, port: int, user: str, password: str, timeout_s: float) -> None:
     """Print an ONVIF camera's capabilities and current settings as JSON."""
+    configure_logging("WARNING", service="vigil-cli")  # stdout carries the JSON only
     try:
         echo_json(asyncio.run(_inspect(host, port, user, password, timeout_s)))
     except CameraError as exc:

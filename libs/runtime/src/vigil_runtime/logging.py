@@ -21,6 +21,7 @@ from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import structlog
+from structlog._config import BoundLoggerLazyProxy
 from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
 
 from vigil_runtime.settings import REDACTED, redact_text
@@ -123,14 +124,24 @@ def _route_stdlib_logging(level: int, shared: list[Processor]) -> None:
     root.setLevel(level)
     # aiohttp logs every request at INFO; probes every few seconds would drown the log.
     logging.getLogger("aiohttp.access").setLevel(max(level, logging.WARNING))
+    # httpx logs every request at INFO too (the optimizer's snapshot fetches, a 401 then a 200).
+    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
 
 
 def get_logger(name: str | None = None, **context: Any) -> FilteringBoundLogger:
-    """A structlog logger, with `logger=name` and `context` bound."""
-    log: FilteringBoundLogger = structlog.get_logger()
+    """A structlog logger, with `logger=name` and `context` bound.
+
+    Lazy: the configuration is read at the first log call, not here, so a module-level
+    logger made at import follows a later `configure_logging` (a `bind` on structlog's proxy
+    would assemble the logger now, with the default configuration: text on stdout).
+    """
     if name is not None:
         context = {"logger": name, **context}
-    return log.bind(**context) if context else log
+    # structlog.get_logger(logger=...) collides with wrap_logger's own `logger` parameter;
+    # the proxy it would build is made here with the same arguments.
+    proxy: Any = BoundLoggerLazyProxy(None, initial_values=context, logger_factory_args=())
+    log: FilteringBoundLogger = proxy
+    return log
 
 
 class RateLimitedLogger:
