@@ -1,5 +1,7 @@
 # One image for every Vigil service and the CLI; the command picks the service.
-#   docker build -t vigil .                                      lean: no analyzer
+#   docker build -t vigil .                                      lean: no analyzer (but the
+#                                          optimizer's OpenCV 4 headless, ~160 MB installed,
+#                                          for its snapshot health checks)
 #   docker build --build-arg WITH_ANALYZER=1 -t vigil-analyzer .  + the analyzer, its detector
 #                                          dependencies (OpenCV 4 headless, onnxruntime,
 #                                          supervision, anthropic) and the darknet model
@@ -48,7 +50,11 @@ RUN mkdir -p /opt/vigil/models
 FROM models-${WITH_ANALYZER} AS models
 
 FROM python:3.11-slim
-RUN useradd --system --uid 10001 --no-create-home vigil
+# /var/lib/vigil/snapshots: the optimizer's snapshot folder (VIGIL_SNAPSHOT_DIR), owned by the
+# service user so that a fresh Docker named volume mounted there is writable (Docker copies
+# the image directory's ownership into an empty volume; Kubernetes uses fsGroup instead)
+RUN useradd --system --uid 10001 --no-create-home vigil \
+ && install -d -o vigil -g vigil -m 0750 /var/lib/vigil/snapshots
 COPY --from=build /opt/vigil /opt/vigil
 COPY --from=models /opt/vigil/models /opt/vigil/models
 # MPLCONFIGDIR: matplotlib (a dependency of supervision) needs a writable config dir; the
