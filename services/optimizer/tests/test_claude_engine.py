@@ -265,7 +265,7 @@ async def test_without_a_snapshot_claude_still_answers_and_says_so(rig: Rig) -> 
         ({"stream": {**PLATES, "bitrateKbps": 20000}}, "stream.bitrateKbps=20000"),
         ({"stream": {**PLATES, "resolution": {"width": 3840, "height": 2160}}},
          "stream.resolution=3840x2160"),
-        ({"stream": {**PLATES, "profileToken": "no_such_profile"}}, "stream.fps=15.0"),
+        ({"image": {"brightness": 150}}, "image.brightness=150"),
         ({"exposure": {"maxExposureUs": 50}}, "exposure.maxExposureUs=50"),
         ({"lowLight": {"irCutFilter": "AUTO", "wdr": "ON"}, "stream": {**PLATES, "fps": 60}},
          "stream.fps=60"),
@@ -287,6 +287,8 @@ async def test_an_out_of_range_answer_falls_back_with_a_warning(
         {"explanation": "   "},
         {"stream": {**PLATES, "bitrateKbps": "fast"}},
         {"exposure": {"mode": "SPORT"}},
+        {"stream": {"bitrateKbps": 3000}},  # no profileToken: the schema requires it
+        {"stream": {**PLATES, "profileToken": "no_such_profile"}},
         {"image": {"brightness": 50}, "unexpected": 1},
     ],
 )

@@ -6,7 +6,8 @@ returns an :class:`Accepted` answer, or a :class:`Refused` one saying why:
 - ``malformed``: no call of the tool, an answer cut short (``stop_reason`` ``max_tokens``),
   or an input that does not parse, strictly ("42" is not a number), as
   :class:`~vigil_schema.camera_settings.CameraSettings` plus ``confidence`` (a finite
-  number), ``explanation`` (non-empty) and ``warnings``;
+  number), ``explanation`` (non-empty) and ``warnings``, or a stream group for another
+  profile than the one the tool named;
 - ``out_of_range``: settings that :func:`~vigil_optimizer.clamp.clamp` would change (a
   value outside the camera's options, a resolution or mode it does not list, a field it
   reports no options for, a profile it does not have): the answer was not checked against
@@ -82,13 +83,19 @@ def _parse(message: Message) -> _Answer | Refused:
         return Refused("malformed", validation_error(exc), raw)
 
 
-def judge(message: Message, caps: CameraCapabilities) -> Accepted | Refused:
-    """The answer to use, or why not (see the module docstring)."""
+def judge(
+    message: Message, caps: CameraCapabilities, profile_token: str | None
+) -> Accepted | Refused:
+    """The answer to use, or why not (see the module docstring); ``profile_token`` is the
+    profile the tool's stream group named."""
     answer = _parse(message)
     if isinstance(answer, Refused):
         return answer
     if not answer.explanation.strip():
         return Refused("malformed", "explanation: empty", answer.to_json())
+    if answer.stream is not None and answer.stream.profile_token != profile_token:
+        problem = f"stream.profileToken: {answer.stream.profile_token!r}, not {profile_token!r}"
+        return Refused("malformed", problem, answer.to_json())
     settings, adjustments = clamp(answer.settings(), caps)
     if adjustments:
         problems = "; ".join(a.warning() for a in adjustments[:3])

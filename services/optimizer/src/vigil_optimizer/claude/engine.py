@@ -133,7 +133,8 @@ class ClaudeEngine:
             metrics.CALLS.labels("no_key").inc()
             return "no Anthropic API key is configured"
         jpeg = await self._snapshot(context)
-        params, with_image = self._params(context, jpeg)
+        token = self._target_profile(context)
+        params, with_image = self._params(context, token, jpeg)
         admitted = await self._admission.admit(self._limits, self._tokens(params, jpeg))
         if isinstance(admitted, str):
             metrics.CALLS.labels(admitted).inc()
@@ -141,7 +142,7 @@ class ClaudeEngine:
         message = await self._call(params, admitted)
         if isinstance(message, str):
             return message
-        verdict = judge(message, context.capabilities)
+        verdict = judge(message, context.capabilities, token)
         if not isinstance(verdict, Accepted):
             metrics.CALLS.labels(verdict.outcome).inc()
             _log.warning("claude answer refused", camera_id=context.camera_id,
@@ -192,12 +193,16 @@ class ClaudeEngine:
         _count(usage, self._pricing)
         return message
 
-    def _params(
-        self, context: RecommendationContext, jpeg: bytes | None
-    ) -> tuple[dict[str, Any], bool]:
+    @staticmethod
+    def _target_profile(context: RecommendationContext) -> str | None:
+        """The profile of the current stream settings, else the camera's main one."""
         stream = context.current.stream
         profile = context.capabilities.profile(stream.profile_token if stream else None)
-        token = profile.token if profile is not None else None
+        return profile.token if profile is not None else None
+
+    def _params(
+        self, context: RecommendationContext, token: str | None, jpeg: bytes | None
+    ) -> tuple[dict[str, Any], bool]:
         messages, with_image = build_messages(context, token, jpeg)
         tool = recommendation_tool(context.capabilities, token)
         params = {"model": self.model, "max_tokens": self.max_tokens, "system": system_blocks(),

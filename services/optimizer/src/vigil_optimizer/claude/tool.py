@@ -5,8 +5,8 @@
 ``lowLight``, ``image``, camelCase, every group and field optional) plus ``confidence``,
 ``explanation`` and ``warnings``, and each field is offered only as the camera allows it: an
 enumerated value lists the camera's choices, a number carries the camera's range (integers
-rounded inwards), a resolution is one of the encoder's, the stream group names the target
-profile (``const``), and a field or group the camera reports no options for is left out.
+rounded inwards), a resolution is one of the encoder's, the stream group must name the
+target profile (``const``), and a field or group the camera reports no options for is left out.
 So an answer that follows the schema is one :func:`~vigil_optimizer.clamp.clamp` leaves
 unchanged, and the fake Anthropic API's generated answer (first choice, middle of each
 range) is a valid recommendation. The schema depends only on the capabilities and the
@@ -82,9 +82,10 @@ def _stream(profile: ProfileInfo, options: EncoderOptions) -> Schema | None:
         "h264Profile": _strings(options.h264_profiles, "H.264 profile"),
     }
     group = _group(fields, f"Video encoder of media profile {profile.token}")
-    if group is not None:
+    if group is not None:  # the profile named, so that its values are never another's
         group["properties"] = {"profileToken": {"type": "string", "const": profile.token},
                                **group["properties"]}  # fmt: skip
+        group["required"] = ["profileToken"]
     return group
 
 
