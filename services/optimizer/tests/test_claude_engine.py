@@ -56,6 +56,8 @@ IMAGING = ImagingOptions(
 )  # fmt: skip
 CAPS = CameraCapabilities(
     media_version=2,
+    services={"http://www.onvif.org/ver10/device/wsdl": "http://10.1.2.3/onvif/device_service"},
+    snapshot_uri="http://10.1.2.3/onvif-cgi/jpg/image.cgi",
     profiles=[ProfileInfo(token=PROFILE, encoding="H264", resolution=Resolution(width=1920,
               height=1080), fps=30, bitrate_kbps=8000, gop=60, options=OPTIONS)],
     imaging=IMAGING,
@@ -224,6 +226,7 @@ async def test_the_request_carries_the_snapshot_capabilities_and_context(rig: Ri
     assert '"speedKmh":40.0' in text
     assert '"purpose":"plates"' in text
     assert '"too_dark"' in text
+    assert "10.1.2.3" not in text  # no network addresses
     stream = body["tools"][0]["input_schema"]["properties"]["stream"]["properties"]
     assert stream["bitrateKbps"] == {"type": "integer", "minimum": 64, "maximum": 16384,
                                      "description": "Bit rate limit, kbit/s"}  # fmt: skip

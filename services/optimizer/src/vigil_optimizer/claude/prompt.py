@@ -10,7 +10,8 @@ options. It never varies, so :func:`system_blocks` marks it ``cache_control: eph
 on its long edge), when there is one, then a text block with the target profile and the
 context as JSON (:meth:`~vigil_optimizer.recommendation.RecommendationContext.request_data`:
 camera, capabilities, current settings, lighting, speed, mains frequency, motion, bandwidth
-share, measured health). Without a usable snapshot the text says so.
+share, measured health; the camera's network addresses left out). Without a usable snapshot
+the text says so.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from vigil_runtime.claude.image import image_block
 __all__ = ["PROMPT_VERSION", "SYSTEM_PROMPT", "build_messages", "request_text", "system_blocks"]
 
 PROMPT_VERSION: Final = "camera_settings_v1"
+_PRIVATE: Final = ("services", "snapshotUri")
 
 SYSTEM_PROMPT: Final = f"""\
 You are the camera-tuning expert of Vigil, a video surveillance system. Each request gives \
@@ -94,13 +96,23 @@ def system_blocks() -> list[dict[str, Any]]:
     return [{"type": "text", "text": SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}]
 
 
+def _for_claude(context: RecommendationContext) -> dict[str, Any]:
+    """The request data without the camera's network addresses (service XAddrs, snapshot
+    URI): Claude needs none of them, and they stay inside the site."""
+    data = context.request_data()
+    caps = dict(data["capabilities"])
+    for private in _PRIVATE:
+        caps.pop(private, None)
+    return {**data, "capabilities": caps}
+
+
 def request_text(context: RecommendationContext, profile_token: str | None, *,
                  snapshot: bool) -> str:  # fmt: skip
     """The text block: the snapshot's presence, the target profile, the context as JSON."""
     seen = "The image above is the camera's latest snapshot." if snapshot else (
         "No usable snapshot is available: judge from the context and lower your confidence."
     )  # fmt: skip
-    data = json.dumps(context.request_data(), ensure_ascii=False, separators=(",", ":"))
+    data = json.dumps(_for_claude(context), ensure_ascii=False, separators=(",", ":"))
     return "\n".join([
         seen,
         f"Target media profile: {profile_token or 'none (the camera lists no profile)'}.",
