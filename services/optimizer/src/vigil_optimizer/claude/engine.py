@@ -135,7 +135,9 @@ class ClaudeEngine:
         jpeg = await self._snapshot(context)
         token = self._target_profile(context)
         params, with_image = self._params(context, token, jpeg)
-        admitted = await self._admission.admit(self._limits, self._tokens(params, jpeg))
+        admitted = await self._admission.admit(
+            self._limits, self._tokens(params, jpeg if with_image else None)
+        )
         if isinstance(admitted, str):
             metrics.CALLS.labels(admitted).inc()
             return _REFUSALS[admitted]
