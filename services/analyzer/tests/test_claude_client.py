@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from vigil_analyzer.claude.client import ClaudeClient, ClaudeRejectedError, ClaudeUnavailableError
-from vigil_analyzer.claude.cost import estimate_cost
-from vigil_analyzer.claude.image import MAX_LONG_EDGE
 from vigil_analyzer.claude.models import AnalysisRequest
 from vigil_analyzer.claude.schema import TOOL_NAME
 from vigil_analyzer.settings import AnalyzerSettings
+from vigil_runtime.claude.cost import estimate_cost
+from vigil_runtime.claude.image import MAX_LONG_EDGE
 from vigil_schema.enums import AlertSeverity
 from vigil_tools.fake_anthropic.testing import FakeAnthropic, jpeg_bytes, running_fake
 

@@ -11,13 +11,13 @@ import pytest
 from pydantic import ValidationError
 
 from vigil_analyzer.claude.client import ClaudeClient
-from vigil_analyzer.claude.cost import estimate_cost
-from vigil_analyzer.claude.image import image_tokens, jpeg_size, prepare_image
 from vigil_analyzer.claude.models import AnalysisRequest, ClaudeReply, custom_id, request_key
 from vigil_analyzer.claude.prompt import PROMPT_TEMPLATE, build_messages, request_text
 from vigil_analyzer.claude.rows import COLUMNS, analysis_row, error_row
 from vigil_analyzer.claude.schema import SCENE_TOOL, SceneAnalysis, cap_severity
 from vigil_analyzer.settings import AnalyzerSettings
+from vigil_runtime.claude.cost import estimate_cost
+from vigil_runtime.claude.image import image_tokens, jpeg_size, prepare_image
 from vigil_schema.enums import AlertSeverity, AnalysisRequestType, RiskLevel
 from vigil_tools.fake_anthropic import schema_instance
 from vigil_tools.fake_anthropic.testing import jpeg_bytes

@@ -27,7 +27,7 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from vigil_analyzer.claude.image import jpeg_size
+from vigil_runtime.claude.image import jpeg_size
 from vigil_runtime.testing.mqtt_publisher import Publisher
 from vigil_runtime.testing.services import ServiceLauncher, ServiceProcess
 from vigil_schema.streams import Envelope

@@ -36,7 +36,6 @@ from vigil_analyzer.claude import metrics
 from vigil_analyzer.claude.admitted import Admitted
 from vigil_analyzer.claude.batches import BatchQueue
 from vigil_analyzer.claude.client import ClaudeClient
-from vigil_analyzer.claude.errors import ClaudeRejectedError, ClaudeUnavailableError
 from vigil_analyzer.claude.framing import build_request
 from vigil_analyzer.claude.gates import Gates
 from vigil_analyzer.claude.keys import BUDGET_NAME, BUDGET_PREFIX, RATE_PREFIX
@@ -49,6 +48,7 @@ from vigil_analyzer.frames import decode_small
 from vigil_analyzer.pipeline import AnalysedFrame
 from vigil_analyzer.settings import AnalyzerSettings
 from vigil_runtime.circuit_breaker import CircuitBreaker
+from vigil_runtime.claude.errors import ClaudeRejectedError, ClaudeUnavailableError
 from vigil_runtime.logging import RateLimitedLogger, get_logger
 from vigil_runtime.rate_limit import RateLimiter
 from vigil_runtime.redis_client import REDIS_ERRORS

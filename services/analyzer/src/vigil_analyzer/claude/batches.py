@@ -26,9 +26,9 @@ import redis.asyncio as aioredis
 
 from vigil_analyzer.claude.admitted import Admitted
 from vigil_analyzer.claude.client import ClaudeClient
-from vigil_analyzer.claude.errors import ClaudeRejectedError, ClaudeUnavailableError
 from vigil_analyzer.claude.keys import BATCHES
 from vigil_analyzer.claude.models import ClaudeReply, custom_id
+from vigil_runtime.claude.errors import ClaudeRejectedError, ClaudeUnavailableError
 from vigil_runtime.logging import get_logger
 
 _log = get_logger(__name__)

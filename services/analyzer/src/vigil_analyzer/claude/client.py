@@ -17,34 +17,30 @@ is an upper bound of a request's tokens, for budget reservations.
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 import anthropic
 from anthropic.types.messages import MessageBatchIndividualResponse
 
-from vigil_analyzer.claude.errors import (
+from vigil_analyzer.claude.models import AnalysisRequest, ClaudeReply, custom_id
+from vigil_analyzer.claude.prompt import SYSTEM_PROMPT, build_messages, request_text, system_blocks
+from vigil_analyzer.claude.reply import parse_message
+from vigil_analyzer.claude.schema import SCENE_TOOL, TOOL_NAME
+from vigil_analyzer.settings import AnalyzerSettings
+from vigil_runtime.claude.client import TOOL_PROMPT_TOKENS, sdk_client, text_tokens_bound
+from vigil_runtime.claude.cost import Pricing
+from vigil_runtime.claude.errors import (
     ClaudeRejectedError,
     ClaudeUnavailableError,
     kind_of_error_type,
     translated,
 )
-from vigil_analyzer.claude.image import MAX_LONG_EDGE, image_tokens, jpeg_size
-from vigil_analyzer.claude.models import AnalysisRequest, ClaudeReply, custom_id
-from vigil_analyzer.claude.prompt import SYSTEM_PROMPT, build_messages, request_text, system_blocks
-from vigil_analyzer.claude.reply import Pricing, parse_message
-from vigil_analyzer.claude.schema import SCENE_TOOL, TOOL_NAME
-from vigil_analyzer.settings import AnalyzerSettings
+from vigil_runtime.claude.image import image_tokens_bound
 
 __all__ = ["ClaudeClient", "ClaudeRejectedError", "ClaudeUnavailableError"]
-
-MAX_RETRIES: Final = 2
-TOOL_PROMPT_TOKENS: Final = 346
-"""The tool-use system prompt the API adds (Claude 4, the larger of auto and forced)."""
-CHARS_PER_TOKEN_BOUND: Final = 3
 
 
 @dataclass
@@ -68,22 +64,16 @@ class ClaudeClient:
         self.max_tokens = max_tokens
         self._pricing = pricing
         self._batches: dict[str, _PendingBatch] = {}
-        fixed = len(SYSTEM_PROMPT) + len(json.dumps(SCENE_TOOL))
-        self._fixed_tokens = TOOL_PROMPT_TOKENS + math.ceil(fixed / CHARS_PER_TOKEN_BOUND)
+        fixed = text_tokens_bound(SYSTEM_PROMPT, json.dumps(SCENE_TOOL))
+        self._fixed_tokens = TOOL_PROMPT_TOKENS + fixed
 
     @classmethod
     def from_settings(cls, settings: AnalyzerSettings) -> ClaudeClient | None:
         """A client from the settings; None without an API key (or with an empty one)."""
-        secret = settings.anthropic_api_key
-        key = secret.get_secret_value().strip() if secret is not None else ""
-        if not key:
+        sdk = sdk_client(settings.anthropic_api_key, base_url=settings.anthropic_base_url,
+                         timeout_s=settings.claude_timeout_s)  # fmt: skip
+        if sdk is None:
             return None
-        sdk = anthropic.AsyncAnthropic(
-            api_key=key,
-            base_url=settings.anthropic_base_url or None,
-            timeout=settings.claude_timeout_s,
-            max_retries=MAX_RETRIES,
-        )
         pricing = Pricing(
             settings.claude_input_price_per_mtok, settings.claude_output_price_per_mtok
         )
@@ -157,13 +147,8 @@ class ClaudeClient:
 
     def estimate_tokens(self, request: AnalysisRequest) -> int:
         """An upper bound of the request's tokens: image, text, system and tool, max_tokens."""
-        try:
-            width, height = jpeg_size(request.jpeg)
-        except ValueError:
-            width = height = MAX_LONG_EDGE
-        scale = min(1.0, MAX_LONG_EDGE / max(width, height, 1))
-        image = image_tokens(math.ceil(width * scale), math.ceil(height * scale))
-        text = math.ceil(len(request_text(request)) / CHARS_PER_TOKEN_BOUND)
+        image = image_tokens_bound(request.jpeg)
+        text = text_tokens_bound(request_text(request))
         return image + text + self._fixed_tokens + self.max_tokens
 
     async def close(self) -> None:

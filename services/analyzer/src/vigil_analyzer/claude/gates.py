@@ -5,15 +5,13 @@ may go, or the reason it may not (the ``reason`` label of
 ``vigil_analyzer_claude_skipped_total``). The checks run cheapest-to-undo first:
 
 1. ``duplicate``: the frame's claim (SET NX) is held already: a redelivered frame, or one
-   another replica took; never analysed twice;
-2. ``rate_limited``: one of the four hard limits (global and per camera, per minute and per
-   hour) is full; the sliding-window check is one Redis script, exact across replicas;
-3. ``budget``: the estimated tokens do not fit in what is left of the day's budget (reserved
-   atomically, settled with the real usage afterwards);
-4. ``breaker_open``: the circuit breaker refuses (its reservation is released). While it is
-   plainly open the frame is refused before step 1, spending nothing; it is asked for
-   admission last because its half-open state lets exactly one probe through, and that
-   probe must become a call.
+   another replica took; never analysed twice (while the circuit breaker is plainly open
+   the frame is refused before this, spending nothing);
+2. then the runtime's :class:`~vigil_runtime.claude.admission.Admission`: ``rate_limited``
+   (one of the four hard limits, global and per camera, per minute and per hour, is full),
+   ``budget`` (the estimated tokens do not fit in what is left of the day's budget),
+   ``breaker_open`` (the circuit breaker refuses; asked last, so that a half-open
+   breaker's one probe becomes a call).
 
 A refused frame keeps its claim: it was considered once and is not retried.
 """
@@ -27,6 +25,7 @@ import redis.asyncio as aioredis
 from vigil_analyzer.claude.keys import CLAIM_TTL_S, call_limits, claim_key
 from vigil_analyzer.settings import AnalyzerSettings
 from vigil_runtime.circuit_breaker import CircuitBreaker
+from vigil_runtime.claude.admission import Admission
 from vigil_runtime.rate_limit import RateLimiter
 from vigil_runtime.token_budget import Reservation, TokenBudget
 
@@ -47,8 +46,7 @@ class Gates:
     ) -> None:
         self._redis = redis
         self._settings = settings
-        self._limiter = limiter
-        self._budget = budget
+        self._admission = Admission(limiter, budget, breaker)
         self._breaker = breaker
         self._owner = settings.instance
 
@@ -63,13 +61,4 @@ class Gates:
                              per_hour=s.claude_calls_per_hour,
                              camera_per_minute=s.claude_camera_calls_per_minute,
                              camera_per_hour=s.claude_camera_calls_per_hour)  # fmt: skip
-        decision = await self._limiter.acquire(limits)
-        if not decision.allowed:
-            return "rate_limited"
-        reservation = await self._budget.reserve(tokens)
-        if reservation is None:
-            return "budget"
-        if not self._breaker.allow():
-            await self._budget.release(reservation)
-            return "breaker_open"
-        return reservation
+        return await self._admission.admit(limits, tokens)

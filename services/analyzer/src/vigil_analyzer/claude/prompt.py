@@ -11,13 +11,12 @@ zone counts, recent scene memory and an operator's question, each bounded. Rows 
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC
 from typing import Any, Final
 
-from vigil_analyzer.claude.image import prepare_image
 from vigil_analyzer.claude.models import AnalysisRequest
 from vigil_analyzer.claude.schema import TOOL_NAME
+from vigil_runtime.claude.image import image_block
 from vigil_schema.enums import AnalysisRequestType
 
 __all__ = ["PROMPT_TEMPLATE", "SYSTEM_PROMPT", "build_messages", "request_text", "system_blocks"]
@@ -131,13 +130,5 @@ def request_text(request: AnalysisRequest) -> str:
 
 def build_messages(request: AnalysisRequest) -> list[dict[str, Any]]:
     """The request's one user message: the (resized) frame, then the text block."""
-    jpeg, _, _ = prepare_image(request.jpeg)
-    image = {
-        "type": "image",
-        "source": {
-            "type": "base64",
-            "media_type": "image/jpeg",
-            "data": base64.b64encode(jpeg).decode(),
-        },
-    }
+    image = image_block(request.jpeg)
     return [{"role": "user", "content": [image, {"type": "text", "text": request_text(request)}]}]

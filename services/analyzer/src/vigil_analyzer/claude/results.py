@@ -25,12 +25,12 @@ import redis.asyncio as aioredis
 from vigil_analyzer.claude import metrics
 from vigil_analyzer.claude.admitted import Admitted
 from vigil_analyzer.claude.alerts import claude_candidate
-from vigil_analyzer.claude.errors import ClaudeRejectedError, ClaudeUnavailableError
 from vigil_analyzer.claude.memory import SceneMemory
 from vigil_analyzer.claude.models import ClaudeReply
 from vigil_analyzer.claude.rows import analysis_row, error_row
 from vigil_analyzer.claude.store import AnalysisStore
 from vigil_runtime.circuit_breaker import CircuitBreaker
+from vigil_runtime.claude.errors import ClaudeRejectedError, ClaudeUnavailableError
 from vigil_runtime.logging import RateLimitedLogger, get_logger
 from vigil_runtime.stream_producer import StreamProducer
 from vigil_runtime.token_budget import TokenBudget

@@ -2,22 +2,32 @@
 
 :func:`prepare_image` returns the frame's own bytes when its long edge is within
 :data:`MAX_LONG_EDGE` (no re-encode, no quality loss); a larger frame is resized with OpenCV
-(aspect ratio kept, ``INTER_AREA``) and re-encoded. :func:`jpeg_size` reads the size from the
-JPEG header without decoding. :func:`image_tokens` is the API's documented ≈ w·h / 750
-(an upper bound: the API may shrink an image further before counting).
+(aspect ratio kept, ``INTER_AREA``) and re-encoded. :func:`image_block` is the prepared JPEG
+as a Messages API base64 image block. :func:`jpeg_size` reads the size from the JPEG header
+without decoding. :func:`image_tokens` is the API's documented ≈ w·h / 750 (an upper bound:
+the API may shrink an image further before counting); :func:`image_tokens_bound` is that of
+a JPEG as it will be sent (an unreadable one counts as a full-size square).
 """
 
 from __future__ import annotations
 
+import base64
 import math
-from typing import Final
+from typing import Any, Final
 
 import cv2
 import numpy as np
 
 from vigil_schema.mqtt import jpeg_dimensions
 
-__all__ = ["MAX_LONG_EDGE", "image_tokens", "jpeg_size", "prepare_image"]
+__all__ = [
+    "MAX_LONG_EDGE",
+    "image_block",
+    "image_tokens",
+    "image_tokens_bound",
+    "jpeg_size",
+    "prepare_image",
+]
 
 MAX_LONG_EDGE: Final = 1568
 JPEG_QUALITY: Final = 85
@@ -56,3 +66,22 @@ def prepare_image(jpeg: bytes) -> tuple[bytes, int, int]:
 def image_tokens(width: int, height: int) -> int:
     """The tokens an image of this size costs, ⌈w·h / 750⌉."""
     return math.ceil(width * height / PIXELS_PER_TOKEN)
+
+
+def image_tokens_bound(jpeg: bytes) -> int:
+    """The tokens this JPEG costs once resized as :func:`prepare_image` would."""
+    try:
+        width, height = jpeg_size(jpeg)
+    except ValueError:
+        width = height = MAX_LONG_EDGE
+    scale = min(1.0, MAX_LONG_EDGE / max(width, height, 1))
+    return image_tokens(math.ceil(width * scale), math.ceil(height * scale))
+
+
+def image_block(jpeg: bytes) -> dict[str, Any]:
+    """The JPEG (resized by :func:`prepare_image`) as a base64 ``image`` content block;
+    ValueError when it is not a readable JPEG."""
+    prepared, _, _ = prepare_image(jpeg)
+    source = {"type": "base64", "media_type": "image/jpeg",
+              "data": base64.b64encode(prepared).decode()}  # fmt: skip
+    return {"type": "image", "source": source}
