@@ -115,11 +115,6 @@ def _deployed_env() -> dict[str, dict[str, Any]]:
     return {"compose": compose_env, "k8s": k8s_env}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="OptimizerSettings reads no VIGIL_SNAPSHOT_DIR and no ANTHROPIC_* yet (health and "
-    "claude helpers); remove this mark when the integrated settings class has them",
-)
 @pytest.mark.parametrize("deployment", ["compose", "k8s"])
 def test_every_optimizer_setting_is_read(deployment: str, monkeypatch: pytest.MonkeyPatch) -> None:
     env = _deployed_env()[deployment]

@@ -4,8 +4,7 @@
 returns a :class:`CameraTarget` (the registry facts, the ONVIF address, the credentials
 decrypted with ``VIGIL_SECRET_KEY``), or raises :class:`NotReachableError` saying why the
 camera cannot be inspected (unknown, no address, no credentials, undecryptable credentials).
-:meth:`CameraTargets.reviewable` lists the ids of active cameras with an address and
-credentials (the periodic review's fleet). :meth:`CameraTargets.save_capabilities` stores what
+:meth:`CameraTargets.save_capabilities` stores what
 inspection found in ``cameras.capabilities`` and fills vendor, model and firmware.
 
 Credentials exist only in memory, inside :class:`~vigil_schema.camera.CameraCredentials`
@@ -19,6 +18,7 @@ from typing import Any
 
 import asyncpg
 
+from vigil_optimizer.apply.policy import CameraPolicy
 from vigil_runtime.crypto import CredentialCipher, DecryptionError
 from vigil_schema.camera import CameraConfig, CameraCredentials
 from vigil_schema.camera_settings import CameraCapabilities
@@ -45,6 +45,12 @@ class CameraTarget:
     @property
     def camera_id(self) -> str:
         return self.config.id
+
+    def policy(self) -> CameraPolicy:
+        """The camera's apply policy, maintenance window and confidence threshold."""
+        config = self.config
+        return CameraPolicy(config.apply_policy, config.maintenance_window,
+                            config.auto_apply_min_confidence)  # fmt: skip
 
 
 class CameraTargets:
@@ -79,15 +85,6 @@ class CameraTargets:
                 f"camera {camera_id!r}: stored credentials cannot be decrypted with "
                 "VIGIL_SECRET_KEY"
             ) from None
-
-    async def reviewable(self) -> list[str]:
-        """Active cameras with an address and credentials, by id."""
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT id FROM cameras WHERE desired_state = 'active' AND ip IS NOT NULL "
-                "AND credentials_encrypted IS NOT NULL ORDER BY id"
-            )
-        return [row["id"] for row in rows]
 
     async def save_capabilities(self, camera_id: str, caps: CameraCapabilities) -> None:
         """Store ``caps`` and the device's vendor, model and firmware (where reported)."""

@@ -103,6 +103,9 @@ async def body(ctx: ServiceContext) -> None:
             await asyncio.wait({running}, timeout=settings.review_drain_s + 5.0)
             await cancel_until_done([running])
             await directory.close()
+            close = getattr(reviewer.engine, "close", None)
+            if close is not None:
+                await close()
 
 
 def main() -> None:

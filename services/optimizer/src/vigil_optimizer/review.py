@@ -4,22 +4,25 @@
 ``recommend`` or ``inspect`` request): it connects to the camera (:class:`CameraLinkFactory`),
 inspects it and stores the capabilities, checks its snapshot (a failed snapshot is a warning,
 not the end of the review), builds the :class:`RecommendationContext` from the registry row
-(scene_type, purpose, site; ``tags``: ``lighting``, ``speed_kmh``, ``mains_hz``, ``motion``)
-and the site's bandwidth share, asks the engine, and stores a recommendation when it changes
-anything. Then the camera's apply policy decides: ``auto`` above its confidence threshold and
-inside its maintenance window applies at once (applied_by ``optimizer:auto``); otherwise the
+(scene_type, purpose, site; ``tags``: ``lighting``, ``motion``, and the numbers
+``speed_kmh``, ``mains_hz``, ``scene_width_m``, as numbers or as text) and the site's
+bandwidth share, asks the engine, and stores a recommendation when it changes anything. Then
+the camera's apply policy decides: ``auto`` above its confidence threshold and inside its
+maintenance window applies at once (applied_by ``optimizer:auto``); otherwise the
 recommendation waits for ``vigil recommendations approve``.
 
 :meth:`Reviewer.apply` applies a stored recommendation on request (approve / ``vigil optimize
-apply``): the operator's approval stands for the policy and the maintenance window, except a
-camera whose policy is ``off``. :meth:`Reviewer.verify` reads a camera back and records
-whether it still has a recommendation's settings. Outcomes are counted in
-``vigil_optimizer_*`` metrics; errors of one camera are logged and counted, never raised to
-the scheduler, so one broken camera never stops the others.
+apply``): :func:`~vigil_optimizer.apply.policy.decide` with the operator's approval and "apply
+now" (the maintenance window is not waited for; a camera whose policy is ``off`` refuses).
+:meth:`Reviewer.verify` reads a camera back and records whether it still has a
+recommendation's settings. Review outcomes are counted in ``vigil_optimizer_*`` metrics; the
+errors of one camera are logged and counted, never raised to the scheduler, so one broken
+camera never stops the others.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -29,6 +32,7 @@ import asyncpg
 import structlog
 
 from vigil_optimizer import metrics
+from vigil_optimizer.apply.policy import decide
 from vigil_optimizer.apply.verify import compare_section
 from vigil_optimizer.camera_link import CameraError, CameraLink, Inspection
 from vigil_optimizer.camera_targets import CameraTarget, CameraTargets, NotReachableError
@@ -41,14 +45,25 @@ from vigil_optimizer.recommendation import (
 )
 from vigil_runtime.audit import write_audit
 from vigil_schema.camera_settings import SETTINGS_SECTIONS, CameraSettings
+from vigil_schema.clock import utc_now
 
-__all__ = ["CameraLinkFactory", "ReviewOutcome", "Reviewer", "SnapshotCheck"]
+__all__ = [
+    "CameraLinkFactory",
+    "NotApplicableError",
+    "ReviewOutcome",
+    "Reviewer",
+    "SnapshotCheck",
+]
 
 _log = structlog.get_logger("vigil.optimizer.review")
 
 ReviewOutcome = Literal["recommended", "applied", "no_change", "unreachable", "error"]
 CameraLinkFactory = Callable[[CameraTarget], AbstractAsyncContextManager[CameraLink]]
 BandwidthShare = Callable[[CameraTarget], Awaitable[int | None]]
+
+
+class NotApplicableError(Exception):
+    """A requested apply cannot happen: unknown or closed recommendation, policy ``off``."""
 
 
 SnapshotCheck = Callable[[CameraTarget, str], Awaitable[SnapshotHealth]]
@@ -86,6 +101,9 @@ class Reviewer:
         except CameraError as exc:
             log.warning("camera review failed", error=str(exc), operation=exc.operation)
             outcome = "unreachable" if exc.kind in ("unreachable", "timeout", "auth") else "error"
+        except Exception:  # a database or Redis fault, a busy apply lock: this camera only
+            log.exception("camera review failed")
+            outcome = "error"
         metrics.REVIEW_OUTCOMES.labels(outcome).inc()
         return outcome
 
@@ -96,17 +114,17 @@ class Reviewer:
             return await self._inspect(link, target)
 
     async def _inspect(self, link: CameraLink, target: CameraTarget) -> Inspection:
-        inspection = await link.inspect()
+        try:
+            inspection = await link.inspect()
+        except CameraError:
+            metrics.INSPECTIONS.labels("failed").inc()
+            raise
         metrics.INSPECTIONS.labels("ok").inc()
         await self.targets.save_capabilities(target.camera_id, inspection.capabilities)
         return inspection
 
     async def _review(self, link: CameraLink, target: CameraTarget, reason: str, log: Any) -> str:
-        try:
-            inspection = await self._inspect(link, target)
-        except CameraError:
-            metrics.INSPECTIONS.labels("failed").inc()
-            raise
+        inspection = await self._inspect(link, target)
         health = await self._health(target, inspection, log)
         context = self._context(target, inspection, health, reason,
                                 await self.bandwidth_share(target))  # fmt: skip
@@ -142,32 +160,31 @@ class Reviewer:
         reason: str, bandwidth_kbps: int | None,
     ) -> RecommendationContext:  # fmt: skip
         config, tags = target.config, target.config.tags
-        speed = tags.get("speed_kmh")
+        width = _number(tags.get("scene_width_m"))
         return RecommendationContext(
             camera_id=config.id, capabilities=inspection.capabilities,
             current=inspection.current, site=config.site, scene_type=config.scene_type,
             purpose=config.purpose, lighting=cast(Any, _choice(tags.get("lighting"))),
-            speed_kmh=float(speed) if isinstance(speed, int | float) else None,
-            mains_hz=60 if tags.get("mains_hz") == 60 else 50,
+            speed_kmh=_number(tags.get("speed_kmh")),
+            mains_hz=60 if _number(tags.get("mains_hz")) == 60 else 50,
             motion=cast(Any, _choice(tags.get("motion"))), health=health,
             bandwidth_kbps=bandwidth_kbps, reason=reason,
+            extra={"scene_width_m": width} if width is not None else {},
         )  # fmt: skip
 
     async def apply(self, optimization_id: int, requested_by: str) -> str:
-        """Apply stored recommendation ``optimization_id`` now; the applied_configs status."""
+        """Apply stored recommendation ``optimization_id`` now; the applied_configs status
+        (raises :class:`NotApplicableError` when it cannot be applied)."""
         stored = await load_optimization(self.pool, optimization_id)
         if stored is None:
-            _log.warning("apply of an unknown recommendation", optimization_id=optimization_id)
-            return "failed"
+            raise NotApplicableError(f"no recommendation {optimization_id}")
         if stored.status not in ("proposed", "approved"):
-            _log.warning("recommendation not applicable", optimization_id=optimization_id,
-                         status=stored.status)  # fmt: skip
-            return "failed"
+            raise NotApplicableError(f"recommendation {optimization_id} is {stored.status}")
         target = await self.targets.get(stored.camera_id)
-        if target.config.apply_policy == "off":
-            _log.warning("apply refused: the camera's apply policy is off",
-                         camera_id=stored.camera_id, optimization_id=optimization_id)  # fmt: skip
-            return "failed"
+        decision = decide(target.policy(), confidence=stored.confidence, now=utc_now(),
+                          approved=True, ignore_window=True)  # fmt: skip
+        if decision.action != "apply":
+            raise NotApplicableError(f"camera {stored.camera_id}: {decision.detail}")
         async with self.connect(target) as link:
             return await self.apply_step(link, target, optimization_id, stored.settings,
                                          requested_by)  # fmt: skip
@@ -195,6 +212,21 @@ class Reviewer:
 
 def _profile_token(settings: CameraSettings) -> str | None:
     return settings.stream.profile_token if settings.stream is not None else None
+
+
+def _number(value: object) -> float | None:
+    """A tag's number: tags set with ``vigil cameras set --tag k=v`` are text."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
 
 
 def _choice(value: object) -> str | None:

@@ -24,6 +24,9 @@ judged by ``snapshot_thresholds`` (JSON); each site's bit rate budget in
 ``site_bandwidth_kbps`` (JSON ``{"site": kbps}``); an ``auto`` camera applies a recommendation
 whose confidence is at least its own threshold or ``auto_apply_min_confidence``.
 
+Claude (:mod:`vigil_optimizer.claude.settings`, inherited): ``ANTHROPIC_API_KEY`` turns the
+Claude engine on (the heuristic is its fallback); its limits are ``optimizer_claude_*``.
+
 Periodic (:mod:`vigil_optimizer.triggers.periodic`): every active camera with an ONVIF
 address is reviewed once per ``review_interval_s``, spread over the interval; the leader
 replica checks every ``periodic_tick_s`` and holds its lock for ``periodic_lock_ttl_s``.
@@ -37,6 +40,7 @@ from typing import Self
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from vigil_optimizer.claude.settings import ClaudeEngineSettings
 from vigil_optimizer.health.assess import HealthThresholds as SnapshotThresholds
 from vigil_runtime.settings import VigilSettings
 from vigil_schema.enums import HealthLevel
@@ -45,7 +49,7 @@ _MINUTE = 60.0
 _DAY = 86_400.0
 
 
-class OptimizerSettings(VigilSettings):
+class OptimizerSettings(VigilSettings, ClaudeEngineSettings):
     """`VIGIL_*` environment (and the stack env file); ops HTTP port 9103 by default."""
 
     model_config = SettingsConfigDict(env_parse_none_str="off")

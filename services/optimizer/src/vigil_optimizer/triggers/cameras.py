@@ -22,7 +22,7 @@ SELECT id, site,
        CASE WHEN jsonb_typeof(capabilities -> 'profiles' -> 0 -> 'fps') = 'number'
             THEN (capabilities -> 'profiles' -> 0 ->> 'fps')::float8 END AS expected_fps
 FROM cameras
-WHERE desired_state = 'active' AND ip IS NOT NULL
+WHERE desired_state = 'active' AND ip IS NOT NULL AND credentials_encrypted IS NOT NULL
 ORDER BY id
 """
 
