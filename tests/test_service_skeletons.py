@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from vigil_runtime.crypto import generate_key
 from vigil_runtime.settings import VigilSettings
 from vigil_runtime.stack.logins import connected_users, login_name
 from vigil_runtime.testing.services import ServiceLauncher
@@ -21,6 +22,8 @@ from vigil_schema.roles import service_role
 SKELETONS = {"analyzer": 9102, "optimizer": 9103, "alerter": 9104, "retention": 9105}
 EXTRA_CHECKS = {"analyzer": {"writers": "ok"}}
 """Readiness checks a built service adds to postgres and redis."""
+EXTRA_ENV = {"optimizer": {"VIGIL_SECRET_KEY": generate_key()}}
+"""What a built service needs to be ready (the optimizer decrypts camera logins)."""
 
 
 def _settings_class(service: str) -> type[VigilSettings]:
@@ -43,7 +46,7 @@ def test_settings_defaults(
 def test_runs_until_sigterm_then_drains(
     service: str, run_service_process: ServiceLauncher, redis_url: str, database_url: str
 ) -> None:
-    with run_service_process(service) as running:
+    with run_service_process(service, env=EXTRA_ENV.get(service)) as running:
         assert running.readyz() == (
             200,
             {
@@ -60,3 +63,13 @@ def test_runs_until_sigterm_then_drains(
         assert list(client.scan_iter(match="vigil:service:*")) == []
     finally:
         client.close()
+
+
+def test_the_optimizer_without_a_secret_key_runs_but_is_not_ready(
+    run_service_process: ServiceLauncher,
+) -> None:
+    with run_service_process("optimizer", until="live") as running:
+        status, body = running.readyz()
+        assert status == 503
+        assert "VIGIL_SECRET_KEY is not set" in body["checks"]["secret_key"]
+        assert body["checks"]["postgres"] == "ok"

@@ -73,8 +73,8 @@ def _listening(port: int) -> bool:
 
 
 def inspect(port: int, password: str = PASSWORD) -> Result:
-    return CliRunner().invoke(cli, ["optimize", "inspect", "--host", "127.0.0.1", "--port",
-                                    str(port), "--user", "admin", "--password", password])  # fmt: skip
+    args = ["optimize", "inspect", "--host", "127.0.0.1", "--port", str(port), "--user", "admin"]
+    return CliRunner().invoke(cli, [*args, "--password", password])
 
 
 def _text(element: Any, path: str) -> str | None:

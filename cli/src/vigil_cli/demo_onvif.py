@@ -5,9 +5,9 @@ Demo camera ``i`` (``demo-cam-00i``) is simulated camera ``onvif-{i-1}`` on
 ``base_port + i - 1`` (Hikvision and Axis alternate). The first ``degraded_count(n)`` cameras
 are the ones camsim reports as dark and noisy (``--degraded``): their simulated scene is made
 dark and noisy too, so the snapshot the optimizer fetches agrees with the health samples. Every
-other demo camera has the ``auto`` apply policy on even indexes and ``manual`` on odd ones, so
-the demo shows both an applied recommendation and one waiting for
-``vigil recommendations approve``.
+other demo camera has the ``auto`` apply policy (applying from a confidence of 0.5: the demo's
+fake Claude answers 0.5) on even indexes and ``manual`` on odd ones, so the demo shows both an
+applied recommendation and one waiting for ``vigil recommendations approve``.
 
 The cameras' ONVIF login is random per data folder and stored only encrypted, with the demo's
 own ``VIGIL_SECRET_KEY`` (a Fernet key in ``<data dir>/demo-secret.key``, mode 0600), which the
@@ -96,7 +96,7 @@ def camera_updates(count: int, base_port: int, password: str) -> dict[str, Camer
         policy = "auto" if index % 2 == 0 else "manual"
         updates[f"demo-cam-{index + 1:03d}"] = CameraUpdate.model_validate(
             {"ip": "127.0.0.1", "onvif_port": base_port + index, "credentials": credentials,
-             "purpose": "overview", "apply_policy": policy,
+             "purpose": "overview", "apply_policy": policy, "auto_apply_min_confidence": 0.5,
              "tags": {"lighting": "artificial", "motion": "low"}}
         )  # fmt: skip
     return updates
