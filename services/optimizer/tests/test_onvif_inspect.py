@@ -259,7 +259,7 @@ async def test_full_camera_with_padded_answers(camera_factory: Callable[..., Any
 
 
 async def test_credentials_never_logged(
-    camera_factory: Callable[..., Any], capsys: pytest.CaptureFixture[str]
+    camera_factory: Callable[..., Any], service_logs: pytest.CaptureFixture[str]
 ) -> None:
     from vigil_optimizer.camera_link import CameraError
 
@@ -269,8 +269,8 @@ async def test_credentials_never_logged(
     with pytest.raises(CameraError):
         async with OnvifCameraLink.connect("127.0.0.1", camera.port, "admin", "Other-Pw-77"):
             pass
-    output = capsys.readouterr()
-    assert "onvif_inspected" in output.out  # the structured log was captured
+    output = service_logs.readouterr()
+    assert "onvif_inspected" in output.err  # the structured log was captured
     for secret in (camera.password, "Other-Pw-77"):
         assert secret not in output.out + output.err
         assert secret not in str(printed)

@@ -37,14 +37,18 @@ CAMERAS: list[Camera] = [  # id, site, ip, desired_state, main profile fps
 ]
 
 
+LOGIN = b"sealed login"
+"""Stands for an encrypted ONVIF login: a camera without one is not reviewable."""
+
+
 async def insert_cameras(pool: Any, cameras: list[Camera]) -> None:
     rows = [
-        (cid, cid, site, ip, state, {"profiles": [{"token": "p0", "fps": fps}]})
+        (cid, cid, site, ip, state, {"profiles": [{"token": "p0", "fps": fps}]}, LOGIN)
         for cid, site, ip, state, fps in cameras
     ]
     await pool.executemany(
-        "INSERT INTO cameras (id, name, site, ip, desired_state, capabilities) "
-        "VALUES ($1, $2, $3, $4::inet, $5, $6::jsonb)",
+        "INSERT INTO cameras (id, name, site, ip, desired_state, capabilities, "
+        "credentials_encrypted) VALUES ($1, $2, $3, $4::inet, $5, $6::jsonb, $7)",
         rows,
     )
 

@@ -21,13 +21,16 @@ REVIEWABLE = [f"cam-{i}" for i in range(6)]
 
 
 async def insert_cameras(pool: Any, count: int = 6) -> None:
-    rows: list[tuple[str, str, str | None, str]] = [
-        (f"cam-{i}", f"site-{i % 2}", f"10.0.0.{i + 1}", "active") for i in range(count)
+    login = b"sealed login"  # stands for an encrypted ONVIF login
+    rows: list[tuple[str, str, str | None, str, bytes | None]] = [
+        (f"cam-{i}", f"site-{i % 2}", f"10.0.0.{i + 1}", "active", login) for i in range(count)
     ]
-    rows += [("no-onvif", "site-0", None, "active"), ("disabled", "site-1", "10.0.1.1",
-                                                       "disabled")]  # fmt: skip
+    rows += [("no-onvif", "site-0", None, "active", login),
+             ("disabled", "site-1", "10.0.1.1", "disabled", login),
+             ("no-login", "site-1", "10.0.1.2", "active", None)]  # fmt: skip
     await pool.executemany(
-        "INSERT INTO cameras (id, name, site, ip, desired_state) VALUES ($1, $1, $2, $3::inet, $4)",
+        "INSERT INTO cameras (id, name, site, ip, desired_state, credentials_encrypted) "
+        "VALUES ($1, $1, $2, $3::inet, $4, $5)",
         rows,
     )
 

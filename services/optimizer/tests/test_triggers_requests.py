@@ -106,7 +106,7 @@ async def test_each_action_reaches_its_callable_and_reviews_the_scheduler(
 
 
 async def test_a_hanging_camera_times_out_without_holding_up_its_batch(
-    redis_client: redis.asyncio.Redis, capsys: pytest.CaptureFixture[str]
+    redis_client: redis.asyncio.Redis, service_logs: pytest.CaptureFixture[str]
 ) -> None:
     calls = Calls()
     timeouts, errors = count("inspect", "timeout"), count("apply", "error")
@@ -125,7 +125,7 @@ async def test_a_hanging_camera_times_out_without_holding_up_its_batch(
     assert elapsed < 3.0  # one timeout (1 s) for the whole batch, not one per request (4 s)
     assert count("apply", "error") == errors + 1
     assert await pending(redis_client) == 0  # failures are outcomes: acknowledged, not retried
-    logged = capsys.readouterr().out
+    logged = service_logs.readouterr().err
     assert "broken-1" in logged
     assert "hunter2" not in logged
 

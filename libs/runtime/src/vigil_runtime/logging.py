@@ -18,7 +18,7 @@ import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable, MutableMapping
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
 from structlog._config import BoundLoggerLazyProxy
@@ -91,6 +91,17 @@ def _shared_processors(service: str) -> list[Processor]:
     ]
 
 
+class _CurrentStderr:
+    """``sys.stderr`` as it is at each write, not as it was when logging was configured (a
+    test's capture, the CLI runner's stream, may replace it and close the old one)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(level: str | int = "INFO", service: str = "vigil") -> None:
     """Send structlog and stdlib logging to stderr as JSON lines at `level` and above.
 
@@ -103,7 +114,7 @@ def configure_logging(level: str | int = "INFO", service: str = "vigil") -> None
     structlog.configure(
         processors=[*shared, structlog.processors.JSONRenderer()],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.WriteLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.WriteLoggerFactory(file=cast(TextIO, _CurrentStderr())),
         cache_logger_on_first_use=False,
     )
     _route_stdlib_logging(numeric, shared)
@@ -117,7 +128,7 @@ def _route_stdlib_logging(level: int, shared: list[Processor]) -> None:
             structlog.processors.JSONRenderer(),
         ],
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(cast(TextIO, _CurrentStderr()))
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
