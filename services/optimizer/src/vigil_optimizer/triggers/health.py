@@ -26,7 +26,6 @@ Metrics: ``vigil_optimizer_health_samples_total{result}`` (``ok``, ``degraded``,
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final, Protocol
@@ -36,9 +35,9 @@ from prometheus_client import Counter
 
 from vigil_optimizer.scheduler import FleetScheduler, Reason, Submitted
 from vigil_optimizer.triggers.cameras import CameraDirectory, CameraRef
-from vigil_optimizer.triggers.entries import EntryReader
+from vigil_optimizer.triggers.stream_trigger import GROUP, ConsumerSettings, StreamTrigger
 from vigil_runtime.logging import get_logger
-from vigil_runtime.streams import StreamConsumer, StreamEntry
+from vigil_runtime.streams import StreamEntry
 from vigil_schema.clock import utc_now
 from vigil_schema.enums import HealthLevel
 from vigil_schema.ids import validate_camera_id
@@ -56,7 +55,6 @@ __all__ = [
 
 _log = get_logger(__name__)
 
-GROUP: Final = "optimizer"
 _LEVEL_RANK: Final = {HealthLevel.OK: 0, HealthLevel.WARNING: 1, HealthLevel.CRITICAL: 2}
 
 SAMPLES: Final = Counter(
@@ -98,17 +96,11 @@ class HealthThresholds(Protocol):
     def health_min_bitrate_mbps(self) -> float | None: ...
 
 
-class HealthTriggerSettings(HealthThresholds, Protocol):
-    """What :class:`HealthTrigger` reads besides the thresholds."""
+class HealthTriggerSettings(HealthThresholds, ConsumerSettings, Protocol):
+    """What :class:`HealthTrigger` reads besides the thresholds and its consumer's."""
 
     @property
     def health_cooldown_s(self) -> float: ...
-    @property
-    def consumer(self) -> str: ...
-    @property
-    def consumer_batch(self) -> int: ...
-    @property
-    def claim_idle_ms(self) -> int: ...
 
 
 def cooldown_key(camera_id: str) -> str:
@@ -150,7 +142,7 @@ def degraded_checks(
     return [name for name, failed in checks.items() if failed]
 
 
-class HealthTrigger:
+class HealthTrigger(StreamTrigger):
     """Consumes ``vigil:health``; schedules reviews of degraded cameras (module docstring)."""
 
     def __init__(
@@ -163,21 +155,12 @@ class HealthTrigger:
         block_ms: int = 1000,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        super().__init__(client, HEALTH, settings, block_ms=block_ms)
         self._redis = client
         self._scheduler = scheduler
         self._directory = directory
         self._settings = settings
         self._clock = clock
-        self._reader = EntryReader(client, HEALTH, GROUP, settings.consumer)
-        self.consumer = StreamConsumer(
-            client, HEALTH, GROUP, settings.consumer, self.handle,
-            batch_size=settings.consumer_batch, block_ms=block_ms,
-            claim_idle_ms=settings.claim_idle_ms,
-        )  # fmt: skip
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Consume until ``stop`` is set."""
-        await self.consumer.run(stop)
 
     async def handle(self, entries: list[StreamEntry]) -> None:
         """The consumer's handler: one batch of ``vigil:health`` entries."""

@@ -35,10 +35,10 @@ import redis.asyncio
 from prometheus_client import Counter
 
 from vigil_optimizer.scheduler import FleetScheduler, Reason
-from vigil_optimizer.triggers.entries import EntryReader
+from vigil_optimizer.triggers.stream_trigger import GROUP, ConsumerSettings, StreamTrigger
 from vigil_runtime.logging import get_logger
 from vigil_runtime.settings import redact_text
-from vigil_runtime.streams import StreamConsumer, StreamEntry
+from vigil_runtime.streams import StreamEntry
 from vigil_schema.clock import utc_now
 from vigil_schema.messages import OptimizerAction, OptimizerRequest
 from vigil_schema.streams import OPTIMIZER_REQUESTS
@@ -47,7 +47,6 @@ __all__ = ["GROUP", "Action", "RequestActions", "RequestTrigger"]
 
 _log = get_logger(__name__)
 
-GROUP: Final = "optimizer"
 
 REQUESTS: Final = Counter(
     "vigil_optimizer_requests_total",
@@ -76,25 +75,19 @@ class RequestActions:
         }.get(action)
 
 
-class RequestTriggerSettings(Protocol):
+class RequestTriggerSettings(ConsumerSettings, Protocol):
     """What :class:`RequestTrigger` reads (``OptimizerSettings`` has it)."""
 
     @property
     def request_timeout_s(self) -> float: ...
     @property
     def request_max_age_s(self) -> float: ...
-    @property
-    def consumer(self) -> str: ...
-    @property
-    def consumer_batch(self) -> int: ...
-    @property
-    def claim_idle_ms(self) -> int: ...
 
 
 _NEEDS_OPTIMIZATION: Final = frozenset({OptimizerAction.APPLY, OptimizerAction.VERIFY})
 
 
-class RequestTrigger:
+class RequestTrigger(StreamTrigger):
     """Consumes ``vigil:optimizer:requests`` (see the module docstring)."""
 
     def __init__(
@@ -107,20 +100,11 @@ class RequestTrigger:
         block_ms: int = 1000,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        super().__init__(client, OPTIMIZER_REQUESTS, settings, block_ms=block_ms)
         self._scheduler = scheduler
         self._actions = actions
         self._settings = settings
         self._clock = clock
-        self._reader = EntryReader(client, OPTIMIZER_REQUESTS, GROUP, settings.consumer)
-        self.consumer = StreamConsumer(
-            client, OPTIMIZER_REQUESTS, GROUP, settings.consumer, self.handle,
-            batch_size=settings.consumer_batch, block_ms=block_ms,
-            claim_idle_ms=settings.claim_idle_ms,
-        )  # fmt: skip
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Consume until ``stop`` is set."""
-        await self.consumer.run(stop)
 
     async def handle(self, entries: list[StreamEntry]) -> None:
         """The consumer's handler: reviews are queued, the other actions run concurrently."""
