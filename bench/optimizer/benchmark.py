@@ -20,8 +20,9 @@ run, side by side:
 * ``sequential``: ``--sequential-cameras`` cameras one at a time (bounds 1 / 1): the
   baseline, per camera, extrapolated to each fleet size;
 * ``concurrent``: each fleet size with the service's bounds (global 32, per site 4);
-* ``dead``: the ``--dead-fleet`` size again with one dead camera per site among them: the
-  live cameras' time against the same fleet without them.
+* ``dead``: the ``--dead-fleet`` size again with one dead camera per site, submitted first
+  (each holds one of its site's slots from the start): the live cameras' time against the
+  same fleet without them.
 
 ``python -m bench.optimizer --fleets 20 --sequential-cameras 5`` for a quick try.
 """
@@ -108,7 +109,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     parameters = {
         "camera_counts": sizes, "sites": options.sites,
         "latency_ms": list(latency), "sequential_cameras": options.sequential_cameras,
-        "dead_fleet": options.dead_fleet, "dead_camera": "every SOAP answer hangs",
+        "dead_fleet": options.dead_fleet, "dead_camera": "every SOAP answer hangs; submitted first",
         "vendors": "hikvision and axis alternating", "dark_share": 0.25,
         "apply_policy": "manual", "engine": "heuristic", "durable_stack": True,
         "cpus": len(os.sched_getaffinity(0)),
@@ -191,5 +192,5 @@ async def _scenarios(reviewer: Reviewer, settings: OptimizerSettings, fleet: lis
         size = options.dead_fleet
         if str(size) not in results["concurrent"]:
             results["concurrent"][str(size)] = await measure(f"x{size}", live[:size], service)
-        results["dead"] = await measure(f"x{size} with dead", live[:size] + dead, service)
+        results["dead"] = await measure(f"x{size} with dead", dead + live[:size], service)
     return results

@@ -146,12 +146,42 @@ def render(result: dict[str, Any], source: str) -> str:
             f"without the dead ones (x{_n(dead['slowdown'], 2)}); the dead cameras were given "
             f"up after {_n(dead['dead_done_s'])} s ({_outcomes(dead['dead_outcomes'])}).",
         ]
-    lines += ["", "Targets (issue 9):", ""]
+    lines += ["", *_cpu_lines(result), "", "Targets (issue 9):", ""]
     for name, target in summary["targets"].items():
         verdict = "met" if target["met"] else "**not met**"
-        detail = {k: v for k, v in target.items() if k != "met"}
-        lines.append(f"- `{name}`: {verdict} ({_outcomes(detail)})")
+        lines.append(f"- `{name}`: {verdict} ({_target_detail(target)})")
     return "\n".join(lines)
+
+
+def _target_detail(target: dict[str, Any]) -> str:
+    if "minutes" in target:
+        below = ", a fleet smaller than 500" if target.get("fleet_below_500") else ""
+        return f"{target['minutes']} minutes{below}"
+    return f"live cameras x{_n(target.get('slowdown'), 2)} their time without dead ones"
+
+
+def _cpu_lines(result: dict[str, Any]) -> list[str]:
+    """Where the CPU went in each concurrent run, and how long one review took."""
+    lines = [
+        "Where the CPU went (seconds, by process) and one live camera's review time:",
+        "",
+        "| run | optimizer | onvif-sim | postgres | redis | busy cores | review p50 / p95 (s) |",
+        "|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    runs = result["results"]
+    named = [("sequential", runs["sequential"])]
+    named += [(f"{size} cameras", run) for size, run in runs["concurrent"].items()]
+    if "dead" in runs:
+        named.append((f"{runs['dead']['cameras']} cameras + dead", runs["dead"]))
+    for label, run in named:
+        cpu, review = run["cpu_s"], run.get("review_s") or {}
+        lines.append(
+            f"| {label} | {_n(cpu.get('optimizer'))} | {_n(cpu.get('onvif_sim'))} | "
+            f"{_n(cpu.get('postgres'))} | {_n(cpu.get('redis-server'))} | "
+            f"{_n(cpu.get('busy_cores'), 2)} | {_n(review.get('p50'), 2)} / "
+            f"{_n(review.get('p95'), 2)} |"
+        )
+    return lines
 
 
 def _outcomes(values: dict[str, Any]) -> str:
