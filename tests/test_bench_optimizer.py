@@ -101,6 +101,7 @@ def test_summary_extrapolates_the_sequential_baseline_and_compares_dead_cameras(
         "sequential": _run(20, 30.0, 1.6, bounds=(1, 1)),  # 1.5 s a camera
         "concurrent": {"50": _run(50, 5.0, 4.0), "500": _run(500, 50.0, 40.0)},
         "dead": _run(500, 55.0, 41.0, dead=10),
+        "apply": _run(50, 10.0, 6.0),
     }
     parameters = {"cpus": 2, "vendors": "hikvision and axis alternating", "sites": 10,
                   "latency_ms": [50, 150], "engine": "heuristic", "apply_policy": "manual",
@@ -113,6 +114,8 @@ def test_summary_extrapolates_the_sequential_baseline_and_compares_dead_cameras(
     assert row["cameras_per_min"] == 600.0
     assert row["optimizer_busy_cores"] == 0.8
     assert summary["dead"]["slowdown"] == 1.1
+    assert summary["apply"]["time_vs_manual"] == 2.0
+    assert summary["apply"]["cpu_vs_manual"] == 1.5
     assert summary["targets"]["500_cameras_minutes"]["met"]
     assert summary["targets"]["dead_cameras_hold_up_no_one"]["met"]
     results["dead"] = _run(500, 80.0, 41.0, dead=10)
@@ -125,3 +128,4 @@ def test_summary_extrapolates_the_sequential_baseline_and_compares_dead_cameras(
     assert "reviewed in 55.0 s against 50.0 s without the dead ones (x1.10)" in text
     assert "| 500 cameras + dead | 41.0 | 2.0 | 0.5 | – | 1.10 | 2.00 / 3.00 |" in text
     assert "`500_cameras_minutes`: met (0.83 minutes)" in text
+    assert "x2.00 the time and x1.50 the CPU of the same cameras without applying" in text

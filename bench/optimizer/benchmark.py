@@ -8,7 +8,8 @@ a per-camera latency spread over ``--latency-ms`` (default 50-150 ms: an embedde
 web server answering a WS-Security-signed SOAP call across a site network), a quarter of
 them with a dark, noisy scene; plus one dead camera per site (every answer hangs). They are
 registered in ``cameras`` with their login encrypted under a generated ``VIGIL_SECRET_KEY``,
-policy ``manual`` (no auto-apply: the figures are inspect + snapshot + recommend + store).
+policy ``manual`` (nothing applied: the main figures are inspect + snapshot + recommend +
+store; the ``apply`` scenario turns ``auto`` on at the end).
 
 The optimizer is the service's own pipeline in this process
 (:func:`vigil_optimizer.pipeline.build_reviewer` with the service's default settings, its
@@ -20,6 +21,8 @@ run, side by side:
 * ``sequential``: ``--sequential-cameras`` cameras one at a time (bounds 1 / 1): the
   baseline, per camera, extrapolated to each fleet size;
 * ``concurrent``: each fleet size with the service's bounds (global 32, per site 4);
+* ``apply`` (last): the ``--apply-fleet`` size again with policy ``auto``: each confident
+  recommendation applied at once (Set calls, read-back, applied_configs and audit rows);
 * ``dead``: the ``--dead-fleet`` size again with one dead camera per site, submitted first
   (each holds one of its site's slots from the start): the live cameras' time against the
   same fleet without them.
@@ -38,12 +41,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import redis.asyncio as aioredis
 
 from bench.harness.results import relative
 from bench.harness.stack import private_stack, server_pids, service_env
 from bench.optimizer import report
-from bench.optimizer.fleet import BenchCamera, SimProcess, layout, register
+from bench.optimizer.fleet import BenchCamera, SimProcess, layout, register, set_policy
 from bench.optimizer.measure import Bounds, review_fleet
 from vigil_optimizer.pipeline import build_reviewer
 from vigil_optimizer.review import Reviewer
@@ -68,6 +72,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="cameras of the sequential baseline (concurrency 1)")  # fmt: skip
     group.add_argument("--dead-fleet", type=int, default=200,
                        help="fleet size of the dead-camera scenario (0: skip it)")  # fmt: skip
+    group.add_argument("--apply-fleet", type=int, default=200,
+                       help="fleet size of the auto-apply scenario (0: skip it)")  # fmt: skip
 
 
 def _options(args: argparse.Namespace) -> argparse.Namespace:
@@ -101,15 +107,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Every scenario on a private stack and simulator (``bench.run`` API)."""
     options = _options(args)
     sizes, latency = _sizes(options.fleets), _latency(options.latency_ms)
-    if options.sites < 1 or options.sequential_cameras < 1 or options.dead_fleet < 0:
-        raise SystemExit("--sites and --sequential-cameras: at least 1; --dead-fleet: >= 0")
-    fleet = layout(max([*sizes, options.dead_fleet]), options.sites, latency)
+    if options.sites < 1 or options.sequential_cameras < 1:
+        raise SystemExit("--sites and --sequential-cameras: at least 1")
+    if options.dead_fleet < 0 or options.apply_fleet < 0:
+        raise SystemExit("--dead-fleet and --apply-fleet: at least 0")
+    largest = max([*sizes, options.dead_fleet, options.apply_fleet])
+    fleet = layout(largest, options.sites, latency)
     async with private_stack("optimizer") as (info, workdir):
         results = await _run_on(info, workdir, fleet, sizes, options)
     parameters = {
         "camera_counts": sizes, "sites": options.sites,
         "latency_ms": list(latency), "sequential_cameras": options.sequential_cameras,
-        "dead_fleet": options.dead_fleet, "dead_camera": "every SOAP answer hangs; submitted first",
+        "dead_fleet": options.dead_fleet, "apply_fleet": options.apply_fleet,
+        "dead_camera": "every SOAP answer hangs; submitted first",
         "vendors": "hikvision and axis alternating", "dark_share": 0.25,
         "apply_policy": "manual", "engine": "heuristic", "durable_stack": True,
         "cpus": len(os.sched_getaffinity(0)),
@@ -153,7 +163,7 @@ async def _run_on(info: StackInfo, workdir: Path, fleet: list[BenchCamera], size
             with _logs_to(workdir / "optimizer.log"):
                 reviewer = build_reviewer(settings, pool, redis,
                                           CredentialCipher.from_secret(key))  # fmt: skip
-                return await _scenarios(reviewer, settings, fleet, sizes, options,
+                return await _scenarios(reviewer, settings, owner, fleet, sizes, options,
                                         server_pids(info), sim.pid)  # fmt: skip
         finally:
             await pool.close()
@@ -163,22 +173,17 @@ async def _run_on(info: StackInfo, workdir: Path, fleet: list[BenchCamera], size
         await sim.stop()
 
 
-async def _scenarios(reviewer: Reviewer, settings: OptimizerSettings, fleet: list[BenchCamera],
-                     sizes: list[int], options: argparse.Namespace, pids: dict[str, int],
-                     sim_pid: int) -> dict[str, Any]:  # fmt: skip
+async def _scenarios(reviewer: Reviewer, settings: OptimizerSettings, owner: asyncpg.Pool,
+                     fleet: list[BenchCamera], sizes: list[int], options: argparse.Namespace,
+                     pids: dict[str, int], sim_pid: int) -> dict[str, Any]:  # fmt: skip
     live = [camera for camera in fleet if not camera.dead]
     dead = [camera for camera in fleet if camera.dead]
-    service = Bounds(settings.global_concurrency, settings.per_site_concurrency,
-                     settings.review_timeout_s)  # fmt: skip
+    service = _service_bounds(settings)
     one = Bounds(1, 1, settings.review_timeout_s)
 
     async def measure(label: str, cameras: list[BenchCamera], bounds: Bounds) -> dict[str, Any]:
         figures = await review_fleet(reviewer, cameras, bounds, server_pids=pids, sim_pid=sim_pid)
-        print(f"optimizer {label}: {figures['cameras']} cameras (+{figures['dead_cameras']} "
-              f"dead) in {figures['wall_s']} s, {figures['cameras_per_min']} cameras/min, "
-              f"{figures['optimizer_cpu_ms_per_recommendation']} ms CPU per recommendation, "
-              f"{figures['live_outcomes']} {figures['dead_outcomes']}",
-              file=sys.stderr)  # fmt: skip
+        _print(label, figures)
         return figures
 
     await measure("warm-up", live[:WARM_UP_CAMERAS], service)
@@ -193,4 +198,23 @@ async def _scenarios(reviewer: Reviewer, settings: OptimizerSettings, fleet: lis
         if str(size) not in results["concurrent"]:
             results["concurrent"][str(size)] = await measure(f"x{size}", live[:size], service)
         results["dead"] = await measure(f"x{size} with dead", dead + live[:size], service)
+    if options.apply_fleet:  # last: the simulated cameras' settings change
+        size = options.apply_fleet
+        if str(size) not in results["concurrent"]:
+            results["concurrent"][str(size)] = await measure(f"x{size}", live[:size], service)
+        await set_policy(owner, live[:size], "auto")
+        results["apply"] = await measure(f"x{size} with auto-apply", live[:size], service)
     return results
+
+
+def _service_bounds(settings: OptimizerSettings) -> Bounds:
+    """The service's scheduler bounds and review timeout."""
+    return Bounds(settings.global_concurrency, settings.per_site_concurrency,
+                  settings.review_timeout_s)  # fmt: skip
+
+
+def _print(label: str, figures: dict[str, Any]) -> None:
+    print(f"optimizer {label}: {figures['cameras']} cameras (+{figures['dead_cameras']} "
+          f"dead) in {figures['wall_s']} s, {figures['cameras_per_min']} cameras/min, "
+          f"{figures['optimizer_cpu_ms_per_recommendation']} ms CPU per recommendation, "
+          f"{figures['live_outcomes']} {figures['dead_outcomes']}", file=sys.stderr)  # fmt: skip

@@ -177,3 +177,12 @@ async def register(pool: asyncpg.Pool, cameras: Sequence[BenchCamera], base_port
         "VALUES ($1, $2, $3, $4, $5, '127.0.0.1', $6, $7, 'manual', $8)",
         rows,
     )
+
+
+async def set_policy(pool: asyncpg.Pool, cameras: Sequence[BenchCamera], policy: str) -> None:
+    """Give ``cameras`` the apply policy ``policy`` (``auto``: a confident recommendation is
+    applied at once, with no maintenance window)."""
+    await pool.execute(
+        "UPDATE cameras SET apply_policy = $2, maintenance_window = NULL WHERE id = ANY($1)",
+        [camera.camera_id for camera in cameras], policy,
+    )  # fmt: skip

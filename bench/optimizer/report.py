@@ -54,6 +54,8 @@ def summarize(results: dict[str, Any], parameters: dict[str, Any]) -> dict[str, 
     }
     if "dead" in results:
         summary["dead"] = _dead(results["dead"], results["concurrent"])
+    if "apply" in results:
+        summary["apply"] = _apply(results["apply"], results["concurrent"])
     summary["targets"] = _targets(summary)
     return summary
 
@@ -70,6 +72,20 @@ def _dead(dead: dict[str, Any], concurrent: dict[str, Any]) -> dict[str, Any]:
         "dead_outcomes": dead["dead_outcomes"],
         "live_outcomes": dead["live_outcomes"],
     }
+
+
+def _apply(applied: dict[str, Any], concurrent: dict[str, Any]) -> dict[str, Any]:
+    without = concurrent[str(applied["cameras"])]
+    return {
+        "cameras": applied["cameras"],
+        "wall_s": applied["live_done_s"],
+        "cameras_per_min": applied["cameras_per_min"],
+        "optimizer_cpu_ms_per_review": applied["optimizer_cpu_ms_per_recommendation"],
+        "outcomes": applied["live_outcomes"],
+        "time_vs_manual": _ratio(applied["live_done_s"], without["live_done_s"]),
+        "cpu_vs_manual": _ratio(applied["optimizer_cpu_ms_per_recommendation"],
+                                without["optimizer_cpu_ms_per_recommendation"]),
+    }  # fmt: skip
 
 
 def _targets(summary: dict[str, Any]) -> dict[str, Any]:
@@ -146,6 +162,17 @@ def render(result: dict[str, Any], source: str) -> str:
             f"without the dead ones (x{_n(dead['slowdown'], 2)}); the dead cameras were given "
             f"up after {_n(dead['dead_done_s'])} s ({_outcomes(dead['dead_outcomes'])}).",
         ]
+    applied = summary.get("apply")
+    if applied is not None:
+        lines += [
+            "",
+            f"**Auto-apply** (last, policy `auto` on the first {applied['cameras']} cameras): "
+            f"reviewed in {_n(applied['wall_s'])} s, {_n(applied['cameras_per_min'])} cameras/"
+            f"min, {_n(applied['optimizer_cpu_ms_per_review'])} ms of optimizer CPU per "
+            f"review ({_outcomes(applied['outcomes'])}): x{_n(applied['time_vs_manual'], 2)} "
+            f"the time and x{_n(applied['cpu_vs_manual'], 2)} the CPU of the same cameras "
+            "without applying.",
+        ]
     lines += ["", *_cpu_lines(result), "", "Targets (issue 9):", ""]
     for name, target in summary["targets"].items():
         verdict = "met" if target["met"] else "**not met**"
@@ -173,6 +200,8 @@ def _cpu_lines(result: dict[str, Any]) -> list[str]:
     named += [(f"{size} cameras", run) for size, run in runs["concurrent"].items()]
     if "dead" in runs:
         named.append((f"{runs['dead']['cameras']} cameras + dead", runs["dead"]))
+    if "apply" in runs:
+        named.append((f"{runs['apply']['cameras']} cameras, auto-apply", runs["apply"]))
     for label, run in named:
         cpu, review = run["cpu_s"], run.get("review_s") or {}
         lines.append(
