@@ -17,7 +17,7 @@ SRC := libs cli migrations tools services bench
 
 PYTEST_ARGS ?=
 
-.PHONY: help venv models test demo lint fmt bench bench-ingest bench-analyzer stack-up stack-down clean
+.PHONY: help venv models test demo lint fmt bench bench-ingest bench-analyzer bench-optimizer stack-up stack-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ bench-ingest: venv ## ingest vs bare subscriber, psql COPY, naive INSERT (BENCH_
 
 bench-analyzer: venv ## analyzer pipeline vs bare backend loop, darknet and onnx (BENCH_ARGS="--repeat 1")
 	$(PY) -m bench.run analyzer $(BENCH_ARGS)
+
+bench-optimizer: venv ## fleet reviews/min and CPU per recommendation (BENCH_ARGS="--fleets 50,200")
+	$(PY) -m bench.run optimizer $(BENCH_ARGS)
 
 stack-up: venv ## start PostgreSQL, Redis and Mosquitto as local processes in .vigil/
 	$(VENV)/bin/vigil stack up

@@ -34,6 +34,7 @@ BENCHMARKS = {
     "copy_writer": "bench.copy_writer",
     "ingest": "bench.ingest.benchmark",
     "analyzer": "bench.analyzer.benchmark",
+    "optimizer": "bench.optimizer.benchmark",
 }
 """Name → module: ``async run(args) -> dict`` with a ``summary``; optionally
 ``add_arguments(parser)`` and ``render(result, path) -> str`` (its docs block)."""

@@ -1,0 +1,1 @@
+"""The optimizer benchmark (`make bench-optimizer`): see :mod:`bench.optimizer.benchmark`."""
