@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 import redis.asyncio
 
@@ -62,9 +63,10 @@ async def test_review_fleet_measures_live_and_dead_cameras_through_the_pipeline(
             snapshot_dir=tmp_path / "snapshots", onvif_timeout_s=0.5, onvif_attempts=1,
         )  # fmt: skip
         pool = await pg_pool_as(service_role("optimizer"))
-        reviewer = build_reviewer(settings, pool, redis_client, cipher)
-        figures = await review_fleet(reviewer, fleet, Bounds(32, 4, 30.0), server_pids={},
-                                     sim_pid=sim.pid)  # fmt: skip
+        async with httpx.AsyncClient() as http:
+            reviewer = build_reviewer(settings, pool, redis_client, cipher, http)
+            figures = await review_fleet(reviewer, fleet, Bounds(32, 4, 30.0), server_pids={},
+                                         sim_pid=sim.pid)  # fmt: skip
     finally:
         await sim.stop()
     assert figures["live_outcomes"] == {"recommended": 4}

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import redis.asyncio as aioredis
 
 from bench.harness.results import relative
@@ -161,10 +162,11 @@ async def _run_on(info: StackInfo, workdir: Path, fleet: list[BenchCamera], size
         redis = aioredis.Redis.from_url(info.redis_url)
         try:
             with _logs_to(workdir / "optimizer.log"):
-                reviewer = build_reviewer(settings, pool, redis,
-                                          CredentialCipher.from_secret(key))  # fmt: skip
-                return await _scenarios(reviewer, settings, owner, fleet, sizes, options,
-                                        server_pids(info), sim.pid)  # fmt: skip
+                async with httpx.AsyncClient(timeout=settings.onvif_timeout_s) as http:
+                    reviewer = build_reviewer(settings, pool, redis,
+                                              CredentialCipher.from_secret(key), http)  # fmt: skip
+                    return await _scenarios(reviewer, settings, owner, fleet, sizes, options,
+                                            server_pids(info), sim.pid)  # fmt: skip
         finally:
             await pool.close()
             await redis.aclose()

@@ -22,6 +22,8 @@ from __future__ import annotations
 import asyncio
 from typing import cast
 
+import httpx
+
 from vigil_optimizer.camera_targets import NotReachableError
 from vigil_optimizer.pipeline import build_reviewer
 from vigil_optimizer.review import Reviewer
@@ -73,8 +75,9 @@ async def body(ctx: ServiceContext) -> None:
     """Run the optimizer until a stop is requested."""
     settings = cast(OptimizerSettings, ctx.settings)
     cipher = _cipher(ctx, settings)
-    async with ctx.dependencies() as deps:
-        reviewer = build_reviewer(settings, deps.pool, deps.redis, cipher)
+    timeout = httpx.Timeout(settings.onvif_timeout_s)
+    async with ctx.dependencies() as deps, httpx.AsyncClient(timeout=timeout) as http:
+        reviewer = build_reviewer(settings, deps.pool, deps.redis, cipher, http)
 
         async def review(camera_id: str, reason: str) -> None:
             await reviewer.review(camera_id, reason)
