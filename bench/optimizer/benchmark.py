@@ -137,9 +137,8 @@ def render(result: dict[str, Any], path: Path) -> str:
 @contextlib.contextmanager
 def _logs_to(path: Path) -> Iterator[None]:
     """The optimizer's INFO logs go to ``path`` (as the service's go to its collector)."""
-    with path.open("a", encoding="utf-8") as log:
-        with contextlib.redirect_stderr(log):  # the loggers keep the file they were given
-            configure_logging("INFO", "optimizer")
+    with path.open("a", encoding="utf-8") as log, contextlib.redirect_stderr(log):
+        configure_logging("INFO", "optimizer")  # logging writes to sys.stderr as it is now
         try:
             yield
         finally:
