@@ -2,7 +2,9 @@
 their outcome in PostgreSQL.
 
 :func:`send_request` appends an :class:`~vigil_schema.messages.OptimizerRequest` (enveloped
-with its idempotency key, trimmed by the stream's policy) and returns its request id; the
+with its idempotency key) through the runtime's
+:class:`~vigil_runtime.stream_producer.StreamProducer` (the stream's policy bound, one entry
+per key) and returns its request id; the
 optimizer replica that reads it does the work. :func:`wait_for_recommendation` and
 :func:`wait_for_apply` poll the rows that work produces (the camera's first ``optimizations``
 row created after the request; the first finished ``applied_configs`` row of the
@@ -12,30 +14,38 @@ optimization newer than the request) until a deadline, answering None when none 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime
 from typing import Any, cast
 
 import click
 import redis
+import redis.asyncio
 
 from vigil_cli.db import Connection
 from vigil_runtime.settings import VigilSettings, redact_text
+from vigil_runtime.stream_producer import StreamProducer
 from vigil_schema.messages import OptimizerRequest
-from vigil_schema.streams import OPTIMIZER_REQUESTS, Envelope, stream_policy
+from vigil_schema.streams import OPTIMIZER_REQUESTS, Envelope
 
 POLL_S = 0.5
 FINAL_APPLY_STATUSES = ("success", "failed", "partial", "rolled_back")
 
 
+async def _publish(redis_url: str, envelope: Envelope) -> None:
+    client = redis.asyncio.Redis.from_url(redis_url, socket_timeout=5)
+    try:
+        await StreamProducer(client).publish(OPTIMIZER_REQUESTS, envelope)
+    finally:
+        await client.aclose()
+
+
 def send_request(settings: VigilSettings, request: OptimizerRequest) -> str:
     """Queue ``request`` for the optimizer; its request id."""
-    policy = stream_policy(OPTIMIZER_REQUESTS)
-    fields: Any = Envelope.wrap(request).to_fields()
     try:
-        client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
-        client.xadd(OPTIMIZER_REQUESTS, fields, maxlen=policy.maxlen, approximate=True)
-    except redis.RedisError as exc:
+        asyncio.run(_publish(settings.redis_url, Envelope.wrap(request)))
+    except (redis.RedisError, OSError) as exc:
         raise click.ClickException(f"Redis: {redact_text(str(exc))}") from None
     return request.request_id
 
