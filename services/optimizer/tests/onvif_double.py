@@ -21,9 +21,7 @@ element) for assertions on what the client sent.
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
-import hashlib
 import os
 import time
 from collections.abc import Callable
@@ -34,6 +32,8 @@ from aiohttp import web
 from lxml import etree  # type: ignore[import-untyped]
 
 from vigil_tools import onvif_sim
+from vigil_tools.onvif_sim.wsse import check_token
+from vigil_tools.onvif_sim.xmlkit import SoapFault
 
 _SHIPPED = Path(onvif_sim.__file__).parent / "profiles"
 FIXTURES = Path(os.environ.get("VIGIL_ONVIF_FIXTURES", _SHIPPED))
@@ -200,21 +200,10 @@ class CameraDouble:
         )
 
     def _auth_problem(self, root: etree._Element) -> str | None:
-        token = root.find(f".//{{{WSSE}}}UsernameToken")
-        if token is None:
-            return "no UsernameToken"
-        user = token.findtext(f"{{{WSSE}}}Username")
-        digest = token.findtext(f"{{{WSSE}}}Password")
-        nonce = token.findtext(f"{{{WSSE}}}Nonce")
-        created = token.findtext(f"{{{WSU}}}Created")
-        if user != self.user or not (digest and nonce and created):
-            return "wrong user or incomplete token"
-        expected = hashlib.sha1(
-            base64.b64decode(nonce) + created.encode() + self.password.encode()
-        ).digest()
-        if base64.b64encode(expected).decode() != digest:
-            return "wrong digest"
-        sent = dt.datetime.fromisoformat(created.replace("Z", "+00:00"))
-        if abs((sent - self.now()).total_seconds()) > self.tolerance_s:
-            return "Created too far from the camera clock"
+        """Why the request's WS-Security token is refused (the simulator's own check)."""
+        try:
+            check_token(root.find(f"{{{SOAP12}}}Header"), self.user, self.password, self.now(),
+                        self.tolerance_s)  # fmt: skip
+        except SoapFault as refused:
+            return refused.reason
         return None

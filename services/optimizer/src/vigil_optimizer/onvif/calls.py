@@ -136,7 +136,9 @@ class Caller:
                     host=self.host,
                     operation=operation,
                     attempt=n,
-                    error=str(exc),
+                    error=_describe(exc.error)
+                    if isinstance(exc, _Transient)
+                    else type(exc).__name__,
                     delay_s=round(delay, 3),
                 ),
             )

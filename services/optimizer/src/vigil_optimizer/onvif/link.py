@@ -24,8 +24,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from types import TracebackType
-from typing import Self
 
 from onvif.util import strip_user_pass_url  # type: ignore[import-untyped]
 
@@ -112,17 +110,6 @@ class OnvifCameraLink:
         finally:
             await link.close()
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
     async def close(self) -> None:
         """Close the camera's HTTP sessions."""
         await self.session.close()
@@ -142,7 +129,7 @@ class OnvifCameraLink:
         snapshot = await self._snapshot(main, missing)
         self._caps = CameraCapabilities(
             device=device,
-            media_version=2 if self._media.version == 2 else 1,
+            media_version=self._media.version,
             services=dict(self.session.announced),
             profiles=profiles,
             video_source_token=source,
@@ -237,14 +224,11 @@ class OnvifCameraLink:
         if section == "stream":
             await self._write_stream(caps, media, settings)
             return
-        group = {
-            "exposure": settings.exposure,
-            "lowLight": settings.low_light,
-            "image": settings.image,
-        }[section]
+        name = _FIELD[section]
+        group = getattr(settings, name)
         if group is None:
             return
-        await ImagingAccess(self.session).write(caps, CameraSettings(**{_FIELD[section]: group}))
+        await ImagingAccess(self.session).write(caps, CameraSettings(**{name: group}))
 
     async def _write_stream(
         self, caps: CameraCapabilities, media: MediaAccess, settings: CameraSettings

@@ -9,7 +9,7 @@ in ``missing`` when Media 2 is absent or broken.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from vigil_optimizer.camera_link import CameraError
 from vigil_schema.camera_settings import EncoderOptions, ProfileInfo, StreamSettings
@@ -39,7 +39,7 @@ def optional(exc: CameraError, missing: list[str], name: str) -> None:
 class MediaAccess:
     """One media service version; see the module docstring."""
 
-    def __init__(self, session: OnvifSession, service: Any, version: int) -> None:
+    def __init__(self, session: OnvifSession, service: Any, version: Literal[1, 2]) -> None:
         self.session = session
         self.service = service
         self.version = version
@@ -115,12 +115,12 @@ async def open_media(
             media2 = MediaAccess(session, await session.service("media2"), 2)
             profiles = await media2.profiles()
         except CameraError as exc:
-            if exc.kind not in OPTIONAL_FAILURES:
-                raise
+            optional(exc, missing, "media2")
             profiles = []
         if profiles:
             return media2, profiles
-    missing.append("media2")
+    if "media2" not in missing:
+        missing.append("media2")
     if not session.offers(MEDIA_NAMESPACE):
         raise CameraError("GetProfiles", "unsupported", "the camera announces no media service")
     media1 = MediaAccess(session, await session.service("media"), 1)

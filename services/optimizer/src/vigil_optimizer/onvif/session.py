@@ -95,12 +95,16 @@ class OnvifSession:
         rewrite_xaddrs: bool = True,
     ) -> None:
         self.host = host
-        self.port = port
         self.caller = Caller(host, policy)
         self.camera = _Camera(host, port, user, password, nat_override=rewrite_xaddrs)
         self.announced: dict[str, str] = {}
         """Service namespace → XAddr as the camera announced it."""
-        self.clock_offset: dt.timedelta | None = None
+
+    @property
+    def clock_offset(self) -> dt.timedelta | None:
+        """The camera's clock minus ours, as measured at open (None when it gave no time)."""
+        offset: dt.timedelta | None = self.camera.dt_diff
+        return offset
 
     async def open(self) -> None:
         """Measure the clock offset and discover the services (see the module docstring)."""
@@ -145,7 +149,6 @@ class OnvifSession:
         if offset is None:
             _log.warning("onvif_clock_unknown", host=self.host)
             return
-        self.clock_offset = offset
         self.camera.dt_diff = offset
         # The devicemgmt client signed with no offset: rebuild it with the offset.
         await device.close()
