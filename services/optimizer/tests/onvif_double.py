@@ -40,7 +40,6 @@ FIXTURES = Path(os.environ.get("VIGIL_ONVIF_FIXTURES", _SHIPPED))
 """The real captures: the copies the simulator ships (``profiles/NOTICE.md``)."""
 
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
-WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 SERVICES = {
     "http://www.onvif.org/ver10/device/wsdl": "device",
     "http://www.onvif.org/ver10/media/wsdl": "media",
