@@ -71,4 +71,10 @@ def test_recommend_list_approve_and_reject(
         rows = conn.execute("SELECT id, status, reviewed_by FROM optimizations ORDER BY id")
         assert [(r[0], r[1]) for r in rows] == [(ids[0], "approved"), (ids[1], "rejected")]
         actions = {r[0] for r in conn.execute("SELECT action FROM audit_log")}
-    assert {"optimizer.recommend", "optimization.approved", "optimization.rejected"} <= actions
+    expected = {
+        "optimizer.recommend",
+        "optimization.approved",
+        "optimizer.apply",
+        "optimization.rejected",
+    }
+    assert expected <= actions

@@ -23,10 +23,12 @@ import click
 import redis
 import redis.asyncio
 
+from vigil_cli.audit import write_audit
 from vigil_cli.db import Connection
+from vigil_cli.recommendation_views import approve
 from vigil_runtime.settings import VigilSettings, redact_text
 from vigil_runtime.stream_producer import StreamProducer
-from vigil_schema.messages import OptimizerRequest
+from vigil_schema.messages import OptimizerAction, OptimizerRequest
 from vigil_schema.streams import OPTIMIZER_REQUESTS, Envelope
 
 POLL_S = 0.5
@@ -83,3 +85,25 @@ def wait_for_apply(conn: Connection, optimization_id: int, after_id: int, wait_s
     query = ("SELECT * FROM applied_configs WHERE optimization_id = %s AND id > %s "
              "AND status = ANY(%s) ORDER BY id LIMIT 1")  # fmt: skip
     return _poll(conn, query, (optimization_id, after_id, list(FINAL_APPLY_STATUSES)), wait_s)
+
+
+def approve_and_request_apply(
+    conn: Connection, settings: VigilSettings, optimization_id: int, actor: str
+) -> tuple[Any, str]:
+    """Approve the recommendation and audit it, commit, then ask the optimizer to apply it
+    (in that order: the optimizer never acts on an approval that was not committed); the
+    approved row and the request id."""
+    row = approve(conn, optimization_id, actor)
+    request = OptimizerRequest(camera_id=row["camera_id"], action=OptimizerAction.APPLY,
+                               requested_by=actor, optimization_id=optimization_id)  # fmt: skip
+    details = {"request_id": request.request_id}
+    write_audit(conn, actor=actor, action="optimizer.apply", entity_type="optimization",
+                entity_id=str(optimization_id), details=details)  # fmt: skip
+    conn.commit()
+    try:
+        return row, send_request(settings, request)
+    except click.ClickException as exc:
+        raise click.ClickException(
+            f"recommendation {optimization_id} is approved, but the apply request was not "
+            f"sent ({exc.message}); run `vigil optimize apply {optimization_id}` again"
+        ) from None

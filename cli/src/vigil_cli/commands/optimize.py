@@ -24,13 +24,14 @@ from vigil_cli.audit import os_actor, write_audit
 from vigil_cli.camera_store import CameraNotFoundError, get_camera
 from vigil_cli.db import Connection, connect, load_settings
 from vigil_cli.optimizer_requests import (
+    approve_and_request_apply,
     database_now,
     send_request,
     wait_for_apply,
     wait_for_recommendation,
 )
 from vigil_cli.output import echo_json
-from vigil_cli.recommendation_views import approve, recommendation_json
+from vigil_cli.recommendation_views import recommendation_json
 from vigil_optimizer.camera_link import CameraError
 from vigil_optimizer.onvif import OnvifCameraLink, inspection_json
 from vigil_runtime.logging import configure_logging
@@ -109,14 +110,8 @@ def apply_command(optimization_id: int, wait_s: float) -> None:
     settings = load_settings()
     actor = os_actor()
     with connect(settings) as conn:
-        row = approve(conn, optimization_id, actor)
         last = conn.execute("SELECT coalesce(max(id), 0) AS id FROM applied_configs").fetchone()
-        request = OptimizerRequest(camera_id=row["camera_id"], action=OptimizerAction.APPLY,
-                                   requested_by=actor, optimization_id=optimization_id)  # fmt: skip
-        request_id = send_request(settings, request)
-        write_audit(conn, actor=actor, action="optimizer.apply", entity_type="optimization",
-                    entity_id=str(optimization_id), details={"request_id": request_id})  # fmt: skip
-        conn.commit()
+        _row, request_id = approve_and_request_apply(conn, settings, optimization_id, actor)
         if wait_s <= 0:
             click.echo(f"queued: apply of recommendation {optimization_id} (request {request_id})")
             return

@@ -12,10 +12,9 @@ import click
 
 from vigil_cli.audit import os_actor
 from vigil_cli.db import connect, load_settings
-from vigil_cli.optimizer_requests import send_request
+from vigil_cli.optimizer_requests import approve_and_request_apply
 from vigil_cli.output import echo_json, render_table
-from vigil_cli.recommendation_views import LIST_COLUMNS, approve, recommendation_json, reject
-from vigil_schema.messages import OptimizerAction, OptimizerRequest
+from vigil_cli.recommendation_views import LIST_COLUMNS, recommendation_json, reject
 
 STATUSES = ("proposed", "approved", "rejected", "applied", "superseded")
 
@@ -78,10 +77,7 @@ def approve_command(optimization_id: int) -> None:
     settings = load_settings()
     actor = os_actor()
     with connect(settings) as conn:
-        row = approve(conn, optimization_id, actor)
-        request = OptimizerRequest(camera_id=row["camera_id"], action=OptimizerAction.APPLY,
-                                   requested_by=actor, optimization_id=optimization_id)  # fmt: skip
-        request_id = send_request(settings, request)
+        _row, request_id = approve_and_request_apply(conn, settings, optimization_id, actor)
     click.echo(f"approved {optimization_id}; apply requested (request {request_id})")
 
 
