@@ -18,7 +18,7 @@ def target(tags: dict[str, Any]) -> CameraTarget:
     config = CameraConfig.model_validate({"id": "cam-1", "name": "Gate", "site": "hq",
                                           "purpose": "plates", "tags": tags})  # fmt: skip
     login = CameraCredentials.model_validate({"username": "u", "password": "p"})
-    return CameraTarget(config, "127.0.0.1", 80, login, {})
+    return CameraTarget(config, "127.0.0.1", 80, login)
 
 
 @pytest.mark.parametrize(

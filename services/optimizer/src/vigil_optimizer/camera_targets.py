@@ -14,7 +14,6 @@ Credentials exist only in memory, inside :class:`~vigil_schema.camera.CameraCred
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 
@@ -40,7 +39,6 @@ class CameraTarget:
     host: str
     port: int
     credentials: CameraCredentials
-    row: dict[str, Any]
 
     @property
     def camera_id(self) -> str:
@@ -70,8 +68,7 @@ class CameraTargets:
         if config.ip is None:
             raise NotReachableError(f"camera {camera_id!r} has no ip (vigil cameras update)")
         return CameraTarget(config, str(config.ip), config.onvif_port or DEFAULT_ONVIF_PORT,
-                            self._credentials(camera_id, row["credentials_encrypted"]),
-                            dict(row))  # fmt: skip
+                            self._credentials(camera_id, row["credentials_encrypted"]))  # fmt: skip
 
     def _credentials(self, camera_id: str, token: bytes | None) -> CameraCredentials:
         if token is None:
@@ -87,13 +84,19 @@ class CameraTargets:
             ) from None
 
     async def save_capabilities(self, camera_id: str, caps: CameraCapabilities) -> None:
-        """Store ``caps`` and the device's vendor, model and firmware (where reported)."""
+        """Store ``caps`` and the device's vendor, model and firmware (where reported); a row
+        that would not change is not written (each write notifies every service's
+        ``CameraWatch``, which reloads the registry). ``inspectedAt`` is not compared."""
         device = caps.device
         async with self._pool.acquire() as conn:
             await conn.execute(
                 "UPDATE cameras SET capabilities = $2, vendor = coalesce($3, vendor), "
                 "model = coalesce($4, model), firmware = coalesce($5, firmware), "
-                "updated_at = now() WHERE id = $1",
+                "updated_at = now() WHERE id = $1 AND ("
+                "(capabilities - 'inspectedAt') IS DISTINCT FROM ($2::jsonb - 'inspectedAt') "
+                "OR vendor IS DISTINCT FROM coalesce($3, vendor) "
+                "OR model IS DISTINCT FROM coalesce($4, model) "
+                "OR firmware IS DISTINCT FROM coalesce($5, firmware))",
                 camera_id, caps.model_dump(mode="json", by_alias=True, exclude_none=True),
                 device.manufacturer, device.model, device.firmware_version,
             )  # fmt: skip

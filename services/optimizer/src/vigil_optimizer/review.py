@@ -33,6 +33,7 @@ import structlog
 
 from vigil_optimizer import metrics
 from vigil_optimizer.apply.policy import decide
+from vigil_optimizer.apply.redact import Redactor
 from vigil_optimizer.apply.verify import compare_section
 from vigil_optimizer.camera_link import CameraError, CameraLink, Inspection
 from vigil_optimizer.camera_targets import CameraTarget, CameraTargets, NotReachableError
@@ -44,6 +45,7 @@ from vigil_optimizer.recommendation import (
     SnapshotHealth,
 )
 from vigil_runtime.audit import write_audit
+from vigil_runtime.settings import redact_text
 from vigil_schema.camera_settings import SETTINGS_SECTIONS, CameraSettings
 from vigil_schema.clock import utc_now
 
@@ -91,18 +93,20 @@ class Reviewer:
     async def review(self, camera_id: str, reason: str) -> str:
         """Review one camera; the outcome (never raises for the camera's faults)."""
         log = _log.bind(camera_id=camera_id, reason=reason)
+        redact = redact_text
         try:
             target = await self.targets.get(camera_id)
+            redact = Redactor.for_credentials(target.credentials)
             async with self.connect(target) as link:
                 outcome = await self._review(link, target, reason, log)
         except NotReachableError as exc:
             log.warning("camera not reviewable", error=str(exc))
             outcome = "unreachable"
         except CameraError as exc:
-            log.warning("camera review failed", error=str(exc), operation=exc.operation)
+            log.warning("camera review failed", error=redact(str(exc)), operation=exc.operation)
             outcome = "unreachable" if exc.kind in ("unreachable", "timeout", "auth") else "error"
-        except Exception:  # a database or Redis fault, a busy apply lock: this camera only
-            log.exception("camera review failed")
+        except Exception as exc:  # a database or Redis fault, a busy apply lock: this camera only
+            log.error("camera review failed", error=redact(f"{type(exc).__name__}: {exc}"))
             outcome = "error"
         metrics.REVIEW_OUTCOMES.labels(outcome).inc()
         return outcome

@@ -37,7 +37,9 @@ UPDATE applied_configs
    SET status = $2, verification = $3, error_message = $4, applied_at = $5, verified_at = $6
  WHERE id = $1
 """
-_OPTIMIZATION_APPLIED_SQL: Final = "UPDATE optimizations SET status = $2 WHERE id = $1"
+_OPTIMIZATION_APPLIED_SQL: Final = (
+    "UPDATE optimizations SET status = $2, updated_at = now() WHERE id = $1"
+)
 
 
 class UnknownCameraError(Exception):
