@@ -283,6 +283,7 @@ async def test_scenario(scenario: Scenario) -> None:
         _check(rec, expect)
     assert rec.provider == "heuristic"
     assert rec.processing_time_ms is not None
+    assert rec.rules  # the expectations above name rules that must be among them
     assert all(rule_id in rec.explanation for rule_id in rec.rules)
 
 

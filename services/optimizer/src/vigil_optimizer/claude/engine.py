@@ -190,9 +190,12 @@ class ClaudeEngine:
             await asyncio.shield(self.budget.release(reservation))
             raise
         usage = TokenUsage.of(message.usage)
-        await self.budget.settle(reservation, usage.total)
-        self.breaker.record_success()
+        self.breaker.record_success()  # the call worked: count it before touching Redis again
         _count(usage, self._pricing)
+        try:
+            await self.budget.settle(reservation, usage.total)
+        except REDIS_ERRORS as exc:  # the answer is good; the reservation expires with the day
+            _log.warning("claude budget not settled", error=str(exc), tokens=usage.total)
         return message
 
     @staticmethod

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
@@ -39,6 +39,7 @@ from vigil_optimizer.health.metrics import decode_image, measure
 from vigil_optimizer.health.store import SnapshotStore
 from vigil_optimizer.recommendation import SnapshotHealth
 from vigil_schema.camera import CameraCredentials
+from vigil_schema.clock import utc_now
 from vigil_schema.ids import validate_camera_id
 
 __all__ = ["SnapshotChecker", "measure_jpeg"]
@@ -62,7 +63,7 @@ class SnapshotChecker:
         max_bytes: int = DEFAULT_MAX_BYTES,
         client: httpx.AsyncClient | None = None,
         verify_tls: bool = True,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._store = SnapshotStore(pool, root)
         self._thresholds = thresholds or HealthThresholds()

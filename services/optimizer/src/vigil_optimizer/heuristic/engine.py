@@ -17,7 +17,6 @@ event loop, for the Claude engine's fallback and benchmarks.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Sequence
 
@@ -28,11 +27,12 @@ from vigil_optimizer.heuristic.draft import Draft
 from vigil_optimizer.heuristic.facts import Facts, facts_from
 from vigil_optimizer.heuristic.rules import RULES, Rule
 from vigil_optimizer.recommendation import Recommendation, RecommendationContext
+from vigil_runtime.logging import get_logger
 from vigil_schema.camera_settings import CameraSettings
 
 __all__ = ["HeuristicEngine"]
 
-log = logging.getLogger(__name__)
+_log = get_logger(__name__)
 
 
 def _elapsed_ms(started: float) -> int:
@@ -83,7 +83,7 @@ class HeuristicEngine:
         try:
             return self._recommend(context, started)
         except Exception as exc:  # a bug must not stop the camera's review: report it
-            log.exception("heuristic recommendation failed for camera %s", context.camera_id)
+            _log.exception("heuristic recommendation failed", camera_id=context.camera_id)
             return Recommendation(
                 settings=CameraSettings(), confidence=0.0, provider="heuristic",
                 explanation="The heuristic engine failed; nothing is recommended.",
@@ -97,7 +97,7 @@ class HeuristicEngine:
             try:
                 note = rule(facts, draft)
             except Exception as exc:  # one rule's bug must not cost the others
-                log.exception("heuristic rule %s failed", rule.id)
+                _log.exception("heuristic rule failed", rule=rule.id)
                 draft.warn(f"rule {rule.id} failed and was skipped: {type(exc).__name__}")
                 continue
             if note:
