@@ -10,15 +10,16 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, field_validator
 
+from vigil_runtime.claude.settings import AnthropicSettings
 from vigil_runtime.settings import VigilSettings
 from vigil_schema.enums import AlertSeverity
 
 DetectorBackend = Literal["darknet", "onnx", "ultralytics"]
 
 
-class AnalyzerSettings(VigilSettings):
+class AnalyzerSettings(VigilSettings, AnthropicSettings):
     """`VIGIL_*` environment (and the stack env file); ops HTTP port 9102 by default."""
 
     service_name: str = "analyzer"
@@ -69,14 +70,7 @@ class AnalyzerSettings(VigilSettings):
     heatmap_downscale: float = Field(default=4.0, ge=1)
     occupancy_heartbeat_s: float = Field(default=60.0, gt=0)
 
-    # --- Claude -------------------------------------------------------------------------
-    anthropic_api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "VIGIL_ANTHROPIC_API_KEY")
-    )
-    anthropic_base_url: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "VIGIL_ANTHROPIC_BASE_URL"),
-    )
+    # --- Claude (the key and endpoint: AnthropicSettings) --------------------------------
     claude_model: str = "claude-sonnet-4-5"
     claude_max_tokens: int = Field(default=1024, ge=64)
     claude_timeout_s: float = Field(default=60.0, gt=0)

@@ -3,7 +3,7 @@
 :class:`ClaudeEngineSettings` is a ``VIGIL_*`` settings class of its own so that the
 optimizer's settings can inherit it (``class OptimizerSettings(VigilSettings,
 ClaudeEngineSettings)``). The key and base URL are the ones every service reads
-(``ANTHROPIC_API_KEY``/``ANTHROPIC_BASE_URL``, or with the ``VIGIL_`` prefix); the rest is
+(:class:`vigil_runtime.claude.settings.AnthropicSettings`); the rest is
 prefixed ``optimizer_claude_`` so that the analyzer's ``VIGIL_CLAUDE_*`` (one stack env file
 for every service) never sets the optimizer's limits. Without a key the engine always falls
 back to the heuristic.
@@ -11,24 +11,16 @@ back to the heuristic.
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field
+
+from vigil_runtime.claude.settings import AnthropicSettings
 
 __all__ = ["ClaudeEngineSettings"]
 
 
-class ClaudeEngineSettings(BaseSettings):
+class ClaudeEngineSettings(AnthropicSettings):
     """See the module docstring."""
 
-    model_config = SettingsConfigDict(env_prefix="VIGIL_", extra="ignore")
-
-    anthropic_api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "VIGIL_ANTHROPIC_API_KEY")
-    )
-    anthropic_base_url: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "VIGIL_ANTHROPIC_BASE_URL"),
-    )
     optimizer_claude_model: str = "claude-sonnet-4-5"
     optimizer_claude_max_tokens: int = Field(default=1024, ge=256)
     optimizer_claude_timeout_s: float = Field(default=60.0, gt=0)
