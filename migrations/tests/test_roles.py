@@ -65,6 +65,8 @@ EXPECTED: dict[str, dict[str, str]] = {
         "alerts": SIU,
         "notifications": SIU,
         "silences": SIU,
+        "alert_groups": SIUD,
+        "alert_group_members": SIUD,
         "camera_events": S,
         "detections": S,
         "occupancy_events": S,

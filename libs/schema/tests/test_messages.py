@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from vigil_schema.enums import AlertSeverity, AlertStatus
+from vigil_schema.enums import AlertSeverity, CandidateStatus
 from vigil_schema.messages import (
     AlertCandidate,
     DeadLetter,
@@ -90,9 +90,9 @@ def test_alert_defaults() -> None:
     alert = AlertCandidate(
         source="ingest", alertname="CameraOffline", severity=AlertSeverity.CRITICAL
     )
-    assert alert.status is AlertStatus.FIRING
+    assert alert.status is CandidateStatus.FIRING
     assert alert.starts_at.tzinfo is not None
-    assert _alert(status="resolved", ends_at=TS).status is AlertStatus.RESOLVED
+    assert _alert(status="resolved", ends_at=TS).status is CandidateStatus.RESOLVED
 
 
 def test_dead_letter_keeps_text_and_binary_fields() -> None:

@@ -25,7 +25,7 @@ from vigil_ingest.liveness import LOCK_KEY, LOCK_NAME, LivenessTracker
 from vigil_ingest.liveness_state import OFFLINE_SINCE_FIELD, PENDING_OFFLINE_FIELD
 from vigil_ingest.registry import CameraRegistry
 from vigil_ingest.settings import IngestSettings
-from vigil_schema.enums import AlertSeverity, AlertStatus
+from vigil_schema.enums import AlertSeverity, CandidateStatus
 from vigil_schema.messages import AlertCandidate
 from vigil_schema.roles import service_role
 from vigil_schema.streams import ACTIVE_CAMERAS_KEY, ALERTS, Envelope, camera_state_key
@@ -146,7 +146,7 @@ async def test_silence_fires_once_even_with_two_trackers(
     candidates = [c for c in await alerts(redis_client) if c.camera_id == "cam-a"]
     (candidate,) = candidates
     assert (candidate.alertname, candidate.status, candidate.severity) == (
-        "camera_offline", AlertStatus.FIRING, AlertSeverity.WARNING
+        "camera_offline", CandidateStatus.FIRING, AlertSeverity.WARNING
     )  # fmt: skip
     assert candidate.fingerprint() == AlertCandidate(
         source="x", alertname="camera_offline", severity=AlertSeverity.WARNING, camera_id="cam-a"
@@ -176,7 +176,7 @@ async def test_camera_heard_again_resolves(
     )  # fmt: skip
     assert online["ts"] > offline["ts"]
     firing, resolved = [c for c in await alerts(redis_client) if c.camera_id == "cam-a"]
-    assert (firing.status, resolved.status) == (AlertStatus.FIRING, AlertStatus.RESOLVED)
+    assert (firing.status, resolved.status) == (CandidateStatus.FIRING, CandidateStatus.RESOLVED)
     assert resolved.fingerprint() == firing.fingerprint()
     assert resolved.starts_at == firing.starts_at
     assert resolved.ends_at is not None
@@ -216,7 +216,7 @@ async def test_status_topic_offline_is_immediate_and_online_resolves(
         "offline", "critical", "status topic says offline", reported
     )  # fmt: skip
     (candidate,) = await alerts(redis_client)
-    assert (candidate.camera_id, candidate.status) == ("cam-b", AlertStatus.FIRING)
+    assert (candidate.camera_id, candidate.status) == ("cam-b", CandidateStatus.FIRING)
 
     await tracker.sweep()  # last_seen is older than the report: still offline
     assert len(await health_logs(pg_pool, "cam-b")) == 1
@@ -226,7 +226,7 @@ async def test_status_topic_offline_is_immediate_and_online_resolves(
     _, online = await health_logs(pg_pool, "cam-b")
     assert (online["status"], online["message"]) == ("online", "status topic says online")
     assert [c.status for c in await alerts(redis_client)] == [
-        AlertStatus.FIRING, AlertStatus.RESOLVED
+        CandidateStatus.FIRING, CandidateStatus.RESOLVED
     ]  # fmt: skip
 
 

@@ -8,6 +8,8 @@ from vigil_schema.camera import CameraConfig, CameraCredentials, Zone, ZoneConfi
 from vigil_schema.enums import (
     AlertSeverity,
     AlertStatus,
+    CandidateStatus,
+    NotificationKind,
     ApplyMethod,
     ApplyStatus,
     CameraStatus,
@@ -76,6 +78,8 @@ __all__ = [
     "AlertCandidate",
     "AlertSeverity",
     "AlertStatus",
+    "CandidateStatus",
+    "NotificationKind",
     "ApplyMethod",
     "ApplyStatus",
     "CameraConfig",

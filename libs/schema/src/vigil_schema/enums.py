@@ -96,12 +96,38 @@ class StorageLocation(StrEnum):
 
 
 class AlertStatus(StrEnum):
-    """Lifecycle of an alert (``alerts.status``)."""
+    """The operator's lifecycle of an alert (``alerts.status``, seed 001).
+
+    ``new`` -> ``acknowledged`` -> ``investigating`` -> one of the closed states. The source's
+    own state (Alertmanager's firing/resolved) is ``alerts.active``, not this.
+    """
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    INVESTIGATING = "investigating"
+    RESOLVED = "resolved"
+    FALSE_POSITIVE = "false_positive"
+    DISMISSED = "dismissed"
+
+    @property
+    def is_open(self) -> bool:
+        """Whether an operator still has to act on the alert."""
+        return self in (AlertStatus.NEW, AlertStatus.ACKNOWLEDGED, AlertStatus.INVESTIGATING)
+
+
+class CandidateStatus(StrEnum):
+    """What a source says of an alert (``AlertCandidate.status``): Alertmanager's two states."""
 
     FIRING = "firing"
-    ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
-    SILENCED = "silenced"
+
+
+class NotificationKind(StrEnum):
+    """Why a notification was queued (``notifications.kind``)."""
+
+    FIRING = "firing"
+    RESOLVED = "resolved"
+    ESCALATION = "escalation"
 
 
 class AlertSeverity(StrEnum):

@@ -20,7 +20,7 @@ from uuid import uuid4
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from vigil_schema.clock import utc_now
-from vigil_schema.enums import AlertSeverity, AlertStatus, CameraStatus, EventSource
+from vigil_schema.enums import AlertSeverity, CameraStatus, CandidateStatus, EventSource
 from vigil_schema.ids import CameraId
 from vigil_schema.mqtt import (
     MAX_EVENTS_PER_PAYLOAD,
@@ -164,7 +164,7 @@ class AlertCandidate(StreamMessage):
     """The producing service or rule set, e.g. ``analyzer``."""
     alertname: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL_PATTERN)]
     severity: AlertSeverity
-    status: AlertStatus = AlertStatus.FIRING
+    status: CandidateStatus = CandidateStatus.FIRING
     camera_id: CameraId | None = None
     labels: dict[LabelName, LabelValue] = Field(default_factory=dict, max_length=MAX_LABELS)
     annotations: dict[LabelName, AnnotationValue] = Field(
@@ -172,13 +172,6 @@ class AlertCandidate(StreamMessage):
     )
     starts_at: Timestamp = Field(default_factory=utc_now)
     ends_at: Timestamp | None = None
-
-    @field_validator("status")
-    @classmethod
-    def _firing_or_resolved(cls, value: AlertStatus) -> AlertStatus:
-        if value not in (AlertStatus.FIRING, AlertStatus.RESOLVED):
-            raise ValueError("a candidate is 'firing' or 'resolved'; the alerter sets the rest")
-        return value
 
     @field_validator("labels")
     @classmethod

@@ -36,6 +36,7 @@ from vigil_schema.enums import (
     HealthLevel,
     LogSeverity,
     MetricType,
+    NotificationKind,
     NotificationStatus,
     OptimizationStatus,
     RejectReason,
@@ -125,6 +126,39 @@ ALERTS: Final = TableSpec(
         Column("resolution_notes", "text", nullable=True),
         Column("created_at", "timestamp with time zone", nullable=False),
         Column("updated_at", "timestamp with time zone", nullable=False),
+        Column("source", "text", nullable=False),
+        Column("annotations", "jsonb", nullable=False),
+        Column("generator_url", "text", nullable=True),
+        Column("active", "boolean", nullable=False),
+        Column("ends_at", "timestamp with time zone", nullable=True),
+        Column("escalated", "boolean", nullable=False),
+        Column("escalated_at", "timestamp with time zone", nullable=True),
+        Column("escalation_level", "integer", nullable=False),
+    ),
+)
+
+ALERT_GROUPS: Final = TableSpec(
+    name="alert_groups",
+    columns=(
+        Column("group_key", "text", nullable=False),
+        Column("route_key", "text", nullable=False),
+        Column("receiver", "text", nullable=False),
+        Column("group_labels", "jsonb", nullable=False),
+        Column("created_at", "timestamp with time zone", nullable=False),
+        Column("next_flush_at", "timestamp with time zone", nullable=False),
+        Column("flushed_at", "timestamp with time zone", nullable=True),
+        Column("notified_at", "timestamp with time zone", nullable=True),
+        Column("notified_firing", "text[]", nullable=False),
+        Column("notified_resolved", "text[]", nullable=False),
+        Column("updated_at", "timestamp with time zone", nullable=False),
+    ),
+)
+
+ALERT_GROUP_MEMBERS: Final = TableSpec(
+    name="alert_group_members",
+    columns=(
+        Column("group_key", "text", nullable=False),
+        Column("alert_id", "bigint", nullable=False),
     ),
 )
 
@@ -431,6 +465,15 @@ NOTIFICATIONS: Final = TableSpec(
         Column("sent_at", "timestamp with time zone", nullable=True),
         Column("created_at", "timestamp with time zone", nullable=False),
         Column("updated_at", "timestamp with time zone", nullable=False),
+        Column("group_key", "text", nullable=True),
+        Column("alert_ids", "bigint[]", nullable=False),
+        Column("kind", "text", nullable=False),
+        Column("idempotency_key", "text", nullable=True),
+        Column("payload", "jsonb", nullable=True),
+        Column("next_attempt_at", "timestamp with time zone", nullable=True),
+        Column("deadline_at", "timestamp with time zone", nullable=True),
+        Column("lease_owner", "text", nullable=True),
+        Column("lease_until", "timestamp with time zone", nullable=True),
     ),
     partition_key="created_at",
     granularity=Granularity.MONTH,
@@ -516,6 +559,7 @@ SILENCES: Final = TableSpec(
         Column("comment", "text", nullable=False),
         Column("created_at", "timestamp with time zone", nullable=False),
         Column("updated_at", "timestamp with time zone", nullable=False),
+        Column("uuid", "uuid", nullable=False),
     ),
 )
 
@@ -606,6 +650,8 @@ ALL_TABLES: Final[tuple[TableSpec, ...]] = (
     OPTIMIZATIONS,
     APPLIED_CONFIGS,
     ALERTS,
+    ALERT_GROUPS,
+    ALERT_GROUP_MEMBERS,
     NOTIFICATIONS,
     SILENCES,
     SYSTEM_METRICS,
@@ -649,6 +695,7 @@ CHECKED_ENUMS: Final[dict[tuple[str, str], type[StrEnum]]] = {
     ("alerts", "severity"): AlertSeverity,
     ("alerts", "status"): AlertStatus,
     ("notifications", "status"): NotificationStatus,
+    ("notifications", "kind"): NotificationKind,
     ("system_metrics", "metric_type"): SystemMetricType,
     ("audit_log", "action_status"): AuditStatus,
     ("audit_log", "severity"): LogSeverity,

@@ -59,7 +59,7 @@ from vigil_runtime.redis_client import REDIS_CONNECTION_ERRORS
 from vigil_runtime.streams import is_transient
 from vigil_runtime.tasks import wait_event
 from vigil_schema.clock import utc_now
-from vigil_schema.enums import AlertSeverity, AlertStatus, CameraStatus, DesiredState, HealthLevel
+from vigil_schema.enums import AlertSeverity, CandidateStatus, CameraStatus, DesiredState, HealthLevel
 from vigil_schema.messages import AlertCandidate
 from vigil_schema.streams import Envelope
 
@@ -152,7 +152,7 @@ class _Transition:
             source=SOURCE,
             alertname=ALERTNAME,
             severity=AlertSeverity.WARNING,
-            status=AlertStatus.FIRING if firing else AlertStatus.RESOLVED,
+            status=CandidateStatus.FIRING if firing else CandidateStatus.RESOLVED,
             camera_id=self.camera_id,
             annotations={
                 "summary": f"camera {self.camera_id} is offline",
