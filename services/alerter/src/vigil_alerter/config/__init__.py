@@ -1,0 +1,1 @@
+"""The alerter's configuration: Alertmanager's YAML with Vigil's extensions (docs/alerter.md)."""
