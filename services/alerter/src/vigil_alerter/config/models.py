@@ -34,8 +34,8 @@ from pydantic import (
 )
 
 __all__ = [
-    "AlerterConfig",
     "DEFAULT_CONFIG_YAML",
+    "AlerterConfig",
     "AppriseConfig",
     "Duration",
     "EscalationStep",
