@@ -1,14 +1,38 @@
-"""Settings of vigil-alerter: the shared `VigilSettings` with this service's name and port."""
+"""Settings of vigil-alerter: the shared `VigilSettings` plus the alerter's own (`VIGIL_*`).
+
+- ``alerter_config``: the routing/receivers YAML (Alertmanager's format, docs/alerter.md);
+  unset or missing file: the default route to the log receiver.
+- ``alerter_api_token``: bearer token of Vigil's own endpoints (/api/vigil/v1/...); unset:
+  those endpoints answer 503 (they are never open without a token). Alertmanager's /api/v2
+  is unauthenticated, as Alertmanager's is: put it behind the network policy.
+- ``alerter_external_url``: the URL notifications link back to (``externalURL``).
+- delivery: attempts and total-time cap, backoff, lease (see ``vigil_alerter.delivery``).
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field, SecretStr
 
 from vigil_runtime.settings import VigilSettings
 
 
 class AlerterSettings(VigilSettings):
-    """`VIGIL_*` environment (and the stack env file); ops HTTP port 9104 by default."""
+    """`VIGIL_*` environment (and the stack env file); ops and API HTTP port 9104 by default."""
 
     service_name: str = "alerter"
     http_port: int = Field(default=9104, ge=0, le=65535)
+    alerter_config: Path | None = None
+    alerter_api_token: SecretStr | None = None
+    alerter_external_url: str = "http://localhost:9104"
+    alerter_flush_interval_s: float = Field(default=0.5, gt=0, le=60)
+    """How often a replica looks for due groups, expired alerts and escalations."""
+    alerter_config_poll_s: float = Field(default=2.0, gt=0, le=3600)
+    delivery_max_attempts: int = Field(default=12, ge=1, le=1000)
+    delivery_max_total: timedelta = timedelta(hours=1)
+    delivery_backoff_base: timedelta = timedelta(seconds=1)
+    delivery_backoff_cap: timedelta = timedelta(minutes=5)
+    delivery_lease: timedelta = timedelta(seconds=60)
+    delivery_workers_per_receiver: int = Field(default=2, ge=1, le=64)
