@@ -170,7 +170,8 @@ class Dispatcher:
                 _log.exception("delivery_attempt_crashed", notification_id=row.id,
                                receiver=receiver)  # fmt: skip
 
-    def _integration(self, row: OutboxRow) -> Integration:
+    def _integration(self, row: OutboxRow) -> tuple[Receiver, Integration]:
+        """The row's receiver and integration in the current config (else a final error)."""
         try:
             receiver = self._holder.current.config.receiver(row.receiver)
         except KeyError:
@@ -185,11 +186,11 @@ class Dispatcher:
                 "in the current configuration",
                 retryable=False,
             )
-        return integration
+        return receiver, integration
 
     async def _attempt(self, row: OutboxRow) -> None:
         try:
-            integration = self._integration(row)
+            receiver, integration = self._integration(row)
             if row.payload is None:
                 raise DeliveryError("the outbox row has no payload", retryable=False)
             if row.attempts > self._settings.max_attempts:
@@ -199,7 +200,7 @@ class Dispatcher:
         except DeliveryError as exc:
             await self._attempt_failed(row, str(exc), retryable=exc.retryable)
             return
-        if not await self._rate_allows(row):
+        if not await self._rate_allows(row, receiver):
             return
         try:
             outcome = await integration.send(row.payload, row.idempotency_key or f"n-{row.id}")
@@ -211,9 +212,9 @@ class Dispatcher:
         else:
             await self._attempt_succeeded(row, outcome)
 
-    async def _rate_allows(self, row: OutboxRow) -> bool:
+    async def _rate_allows(self, row: OutboxRow, receiver: Receiver) -> bool:
         """Take a slot of the receiver's rate limit, or defer the row until one frees."""
-        limit = self._holder.current.config.receiver(row.receiver).rate_limit
+        limit = receiver.rate_limit
         if limit is None:
             return True
         decision = await self._limiter.acquire(

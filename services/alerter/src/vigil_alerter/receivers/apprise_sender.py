@@ -8,9 +8,11 @@ alert (status, summary/description annotations, labels, links) and ends with the
 key. The notify type is ``failure`` for firing critical alerts, ``warning`` for other firing
 ones, ``success`` when all are resolved.
 
-All URLs must accept it for ``SENT``; a failure is retryable (the error quotes Apprise's
-log). A URL Apprise cannot parse fails the row at once (only its scheme is quoted: URLs hold
-credentials). ``send_resolved=false`` drops resolved alerts; none left: ``SUPPRESSED``.
+Apprise runs blocking plugins (SMTP, MQTT) in its executor, never on the event loop, and
+gives up after 30 s. All URLs must accept it for ``SENT``; a failure is retryable (the error
+quotes Apprise's log). A URL Apprise cannot parse fails the row at once (only its scheme is
+quoted: URLs hold credentials). ``send_resolved=false`` drops resolved alerts; none left:
+``SUPPRESSED``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from vigil_alerter.receivers.base import DeliveryError, SendOutcome, filter_payl
 __all__ = ["AppriseIntegration", "render_body", "render_title"]
 
 _ERROR_CHARS: Final = 1000
+_TIMEOUT_S: Final = 30.0
+"""Apprise stops waiting after this (well inside the dispatcher's lease); a plugin still
+running in its thread may finish later: at-least-once, as every resend."""
 
 
 def _title_fields(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -115,6 +120,7 @@ class AppriseIntegration:
             body=render_body(body, idempotency_key),
             title=render_title(body, self._config.title_template),
             notify_type=_notify_type(body),
+            timeout=_TIMEOUT_S,
         )
         if result.status == apprise.AppriseResultStatus.SUCCESS:
             return SendOutcome.SENT

@@ -5,9 +5,11 @@ every attempt, so a receiver can drop the duplicate of an at-least-once resend) 
 ``hmac_secret_env`` is set, ``X-Vigil-Timestamp: <unix s>`` and ``X-Vigil-Signature:
 sha256=<hex HMAC-SHA256(secret, f"{timestamp}.{body}")>`` over the exact body bytes sent.
 
-A 2xx answer is ``SENT``; 408, 429 and 5xx, timeouts and connection errors are retryable;
-any other answer (a 4xx: the receiver refuses this body) and a missing secret variable are
-not. The body is filtered first (``send_resolved``, ``max_alerts``: see ``base``).
+The signature's timestamp is wall-clock time (the receiver checks it against its own clock
+to refuse replays), not the alerter's clock. A 2xx answer is ``SENT``; 408, 425, 429 and
+5xx, timeouts and connection errors are retryable; any other answer (a 4xx: the receiver
+refuses this body) and a missing secret variable are not. The body is filtered first
+(``send_resolved``, ``max_alerts``: see ``base``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ __all__ = ["WebhookIntegration", "sign"]
 
 _RETRYABLE_STATUS: Final = frozenset({408, 425, 429})
 _USER_AGENT: Final = "Vigil-Alerter/1"
+_ERROR_BODY: Final = 200  # bytes of an error answer quoted in last_error
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -79,8 +82,8 @@ class WebhookIntegration:
                 aiohttp.ClientSession(timeout=timeout) as session,
                 session.post(self._config.url, data=body, headers=headers) as response,
             ):
-                text = (await response.text(errors="replace"))[:200]
                 status = response.status
+                text = (await response.content.read(_ERROR_BODY)).decode(errors="replace")
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise DeliveryError(f"webhook: {type(exc).__name__}: {exc}") from exc
         if 200 <= status < 300:
