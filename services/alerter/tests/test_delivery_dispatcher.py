@@ -325,3 +325,23 @@ async def test_run_delivers_until_stopped(
         REGISTRY.get_sample_value("vigil_alerter_notifications_pending", {"receiver": "ops"}) == 0
         or gauge is None
     )
+
+
+async def test_two_replicas_send_every_row_exactly_once(
+    delivery_pool: Any, redis_client: Any, delivery_clock: ManualClock,
+    outbox: Outbox, webhook_server: WebhookServer,
+) -> None:  # fmt: skip
+    ids = [await outbox.add("other", "webhook:0", v4_payload("other")) for _ in range(12)]
+    holder = holder_of(config(webhook_server))
+    replicas = [
+        Dispatcher(delivery_pool, holder, redis_client, delivery_clock, SETTINGS, owner)
+        for owner in ("replica-a", "replica-b")
+    ]
+
+    handled = await asyncio.gather(*(replica.dispatch_once() for replica in replicas))
+
+    assert sum(handled) == 12
+    assert await outbox.statuses(ids) == ["sent"] * 12
+    keys = [received.idempotency_key for received in webhook_server.got("other")]
+    assert sorted(keys) == sorted(set(keys))
+    assert len(keys) == 12
