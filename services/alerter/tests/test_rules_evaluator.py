@@ -82,7 +82,8 @@ async def test_a_match_raises_an_alert_with_the_rules_labels_and_annotations() -
     assert alert.annotations["description"] == "see {nothing}"
     assert alert.title == "person at door of lot-1"
     assert alert.starts_at == NIGHT
-    assert alert.ends_at is None
+    assert alert.ends_at == NIGHT + timedelta(minutes=2)  # expires unless refreshed
+    assert not alert.is_resolved(NIGHT + timedelta(seconds=119))
     assert not alert.resolved
     assert alert.data["frame_number"] == 1
     assert alert.data["confidence"] == 0.9

@@ -14,9 +14,13 @@ State is kept per rule, camera and identifying labels (``zone``/``object_class``
 sends it at once, later matches refresh it at most once per ``coalesce`` (one intake call per
 episode per second, however many frames match); :meth:`RuleEvaluator.tick`, called
 periodically, sends pending refreshes and resolves an episode ``resolve_after`` after its last
-match (``ends_at`` = last match + ``resolve_after``), or at once when its rule was removed
-from the configuration. An episode is marked sent only after the sink returned, so a failed
-intake (PostgreSQL down) is retried by the consumer's redelivery or the next tick, never lost.
+match, or at once when its rule was removed from the configuration. Every firing alert
+carries ``ends_at`` = last match + ``resolve_after`` (moved forward by each refresh, as
+Prometheus does with Alertmanager), so that the alert also resolves through
+:func:`vigil_alerter.engine.expiry.expire_alerts` if this process dies with the episode
+open; the resolve sent by the tick carries the same ``ends_at``. An episode is marked sent
+only after the sink returned, so a failed intake (PostgreSQL down) is retried by the
+consumer's redelivery or the next tick, never lost.
 
 Labels: the rule's ``labels``, then ``alertname`` (the rule's name), ``camera_id``, the
 identifying labels and ``severity``; the fingerprint is Alertmanager's over the labels without
@@ -26,7 +30,8 @@ filled from the labels, plus a default ``summary``.
 Replicas: the state is in memory, so every replica must see every entry of the two streams
 (a consumer group per replica) or only one replica may evaluate rules; each replica then sends
 the same alerts, which intake deduplicates by fingerprint. A restart forgets open episodes:
-their alerts resolve when the rule matches again and stops, or by an operator.
+their alerts still resolve at their ``ends_at`` (expiry), or are refreshed by the next match
+(same fingerprint: the same alert).
 """
 
 from __future__ import annotations
@@ -201,13 +206,15 @@ class RuleEvaluator:
         for key, episode in self._episodes.items():
             rule = rules.get(key[0])
             if rule is None:
-                due.append((key, _alert(episode, ends_at=now)))
-            elif (ends_at := episode.last_match_at + rule.resolve_after) <= now:
-                due.append((key, _alert(episode, ends_at=ends_at)))
+                due.append((key, _alert(episode, ends_at=now, resolved=True)))
+                continue
+            ends_at = episode.last_match_at + rule.resolve_after
+            if ends_at <= now:
+                due.append((key, _alert(episode, ends_at=ends_at, resolved=True)))
             elif episode.sent_at is None or (
                 episode.matches > episode.sent_matches and episode.sent_at + self._coalesce <= now
             ):
-                due.append((key, _alert(episode, ends_at=None)))
+                due.append((key, _alert(episode, ends_at=ends_at, resolved=False)))
         return due
 
     async def _flush(self, now: datetime) -> int:
@@ -255,7 +262,7 @@ def _summary(rule: EventRule, labels: Mapping[str, str]) -> str:
     return f"{rule.name}: {what}{where} on camera {labels['camera_id']}"
 
 
-def _alert(episode: _Episode, *, ends_at: datetime | None) -> IncomingAlert:
+def _alert(episode: _Episode, *, ends_at: datetime, resolved: bool) -> IncomingAlert:
     match = episode.last
     identity = {name: value for name, value in episode.labels.items() if name != "severity"}
     data: dict[str, Any] = {
@@ -279,5 +286,5 @@ def _alert(episode: _Episode, *, ends_at: datetime | None) -> IncomingAlert:
         title=episode.annotations["summary"],
         description=episode.annotations.get("description", ""),
         data=data,
-        resolved=ends_at is not None,
+        resolved=resolved,
     )
