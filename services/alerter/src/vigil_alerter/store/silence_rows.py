@@ -33,7 +33,7 @@ async def active_silences(conn: asyncpg.Connection, now: datetime) -> list[Silen
     rules: list[SilenceRule] = []
     for row in await conn.fetch(_ACTIVE_SQL, now):
         try:
-            matchers = [Matcher.from_api(m) for m in row["matchers"]]
+            matchers = tuple(Matcher.from_api(m) for m in row["matchers"])
         except (ValueError, TypeError, KeyError) as exc:
             _log.warning("silence_unreadable", silence=str(row["uuid"]), error=str(exc))
             continue
