@@ -1,8 +1,8 @@
 """Builders shared by the rule tests: a configuration with rules, frames and events.
 
-The configuration is parsed from YAML by the real models and the real time intervals
-(part A's :class:`~vigil_alerter.config.time_intervals.TimeIntervals`); ``Holder`` is the
-smallest thing with the ``current.config`` / ``current.intervals`` shape of the config holder.
+The configuration is the real :class:`~vigil_alerter.config.holder.LoadedConfig` of a YAML
+text (loader, routing tree, time intervals); ``Holder`` gives it as ``current``, like the
+file-backed ``ConfigHolder``, and lets a test swap it.
 """
 
 from __future__ import annotations
@@ -12,10 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import yaml
-
-from vigil_alerter.config.models import AlerterConfig
-from vigil_alerter.config.time_intervals import TimeIntervals
+from vigil_alerter.config.holder import LoadedConfig
 from vigil_schema.messages import DetectionMessage, EventBatchMessage
 
 NIGHT = datetime(2026, 1, 6, 23, 0, tzinfo=UTC)
@@ -56,24 +53,13 @@ rules:
 """
 
 
-@dataclass(frozen=True)
-class Loaded:
-    config: AlerterConfig
-    intervals: TimeIntervals
-
-
 @dataclass
 class Holder:
-    current: Loaded
+    current: LoadedConfig
 
     @classmethod
     def from_yaml(cls, text: str = RULES_YAML) -> Holder:
-        config = AlerterConfig.model_validate(yaml.safe_load(text))
-        return cls(Loaded(config, TimeIntervals.from_config(config)))
-
-
-def config(text: str = RULES_YAML) -> AlerterConfig:
-    return Holder.from_yaml(text).current.config
+        return cls(LoadedConfig.parse(text, "rules.yml", NIGHT))
 
 
 def detection(

@@ -8,6 +8,7 @@ The sink records what ``Intake.ingest`` would receive; time is a :class:`ManualC
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -178,9 +179,11 @@ async def test_a_removed_rule_resolves_its_alerts_at_the_next_tick() -> None:
     rules, sink, _ = evaluator(holder)
     await rules.handle_entries(person_at_door())
     config = holder.current.config
-    holder.current = type(holder.current)(
-        config.model_copy(update={"rules": [r for r in config.rules if r.name != "intruder"]}),
-        holder.current.intervals,
+    holder.current = dataclasses.replace(
+        holder.current,
+        config=config.model_copy(
+            update={"rules": [r for r in config.rules if r.name != "intruder"]}
+        ),
     )
     assert await rules.tick() == 1
     assert sink.alerts[-1].resolved

@@ -29,15 +29,17 @@ from typing import Any, Protocol
 import asyncpg
 
 from vigil_alerter.clock import Clock
+from vigil_alerter.config.holder import LoadedConfig
 from vigil_alerter.config.models import AlerterConfig, EscalationStep
 from vigil_alerter.metrics import ESCALATIONS
 from vigil_alerter.notify.message import NotifiedAlert, webhook_body
+from vigil_alerter.routing.tree import Route
 from vigil_alerter.store.outbox import queue_notification
 from vigil_runtime.audit import write_audit
 from vigil_runtime.logging import get_logger
 from vigil_schema.enums import NotificationKind
 
-__all__ = ["ACTOR", "escalate_due"]
+__all__ = ["ACTOR", "ConfigSource", "escalate_due"]
 
 ACTOR = "alerter"
 """The audit actor of escalations."""
@@ -73,29 +75,11 @@ WHERE id = $1
 """
 
 
-class _RouteView(Protocol):
-    @property
-    def key(self) -> str: ...
-    @property
-    def escalations(self) -> Sequence[EscalationStep]: ...
-
-
-class _TreeView(Protocol):
-    def routes(self) -> Sequence[_RouteView]: ...
-
-
-class _Loaded(Protocol):
-    @property
-    def config(self) -> AlerterConfig: ...
-    @property
-    def tree(self) -> _TreeView: ...
-
-
 class ConfigSource(Protocol):
-    """The configuration holder (``vigil_alerter.config.holder.ConfigHolder``)."""
+    """The configuration in force (:class:`~vigil_alerter.config.holder.ConfigHolder`)."""
 
     @property
-    def current(self) -> _Loaded: ...
+    def current(self) -> LoadedConfig: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +135,7 @@ def _by_alert(rows: Sequence[asyncpg.Record]) -> list[list[asyncpg.Record]]:
 
 
 def _due_steps(
-    rows: Sequence[asyncpg.Record], routes: Mapping[str, _RouteView], now: datetime
+    rows: Sequence[asyncpg.Record], routes: Mapping[str, Route], now: datetime
 ) -> list[_DueStep]:
     """The steps of the alert's routes that are due and above its level, once per step."""
     found: dict[tuple[int, str], _DueStep] = {}

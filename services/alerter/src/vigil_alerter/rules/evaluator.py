@@ -43,12 +43,13 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from vigil_alerter.clock import Clock
-from vigil_alerter.config.models import AlerterConfig, EventRule
+from vigil_alerter.config.holder import LoadedConfig
+from vigil_alerter.config.models import EventRule
 from vigil_alerter.engine.incoming import IncomingAlert
 from vigil_alerter.rules.detection_rule import detection_matches
 from vigil_alerter.rules.event_rule import event_matches
 from vigil_alerter.rules.maintenance import MaintenanceView
-from vigil_alerter.rules.match import IntervalView, RuleMatch
+from vigil_alerter.rules.match import RuleMatch
 from vigil_runtime.logging import get_logger
 from vigil_runtime.streams import StreamEntry
 from vigil_runtime.tasks import wait_event
@@ -75,18 +76,11 @@ EpisodeKey = tuple[str, str, tuple[tuple[str, str], ...]]
 _log = get_logger(__name__)
 
 
-class _Loaded(Protocol):
-    @property
-    def config(self) -> AlerterConfig: ...
-    @property
-    def intervals(self) -> IntervalView: ...
-
-
 class ConfigSource(Protocol):
-    """The configuration holder (``vigil_alerter.config.holder.ConfigHolder``)."""
+    """The configuration in force (:class:`~vigil_alerter.config.holder.ConfigHolder`)."""
 
     @property
-    def current(self) -> _Loaded: ...
+    def current(self) -> LoadedConfig: ...
 
 
 @dataclass(slots=True)
