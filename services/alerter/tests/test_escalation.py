@@ -5,12 +5,14 @@ the real outbox.
 An alert still ``new`` past a step's ``after`` gets one escalation notification to that
 step's receiver (each step once, missed steps caught up), its escalation fields set and an
 audit row; an acknowledged, resolved, or unrouted alert never escalates; a row another
-replica holds is skipped, not waited for, and concurrent replicas escalate once.
+replica holds is skipped, not waited for, and concurrent replicas escalate once; a silenced
+or inhibited alert, or one whose route is muted, waits until that ends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -164,8 +166,7 @@ async def test_acknowledged_resolved_and_unrouted_alerts_never_escalate(
         "WHERE fingerprint = $2", clock(), acked.fingerprint,
     )  # fmt: skip
     clock.advance(60)
-    resolved = IncomingAlert(**{**{f: getattr(gone, f) for f in gone.__dataclass_fields__},
-                                "ends_at": clock(), "resolved": True})  # fmt: skip
+    resolved = dataclasses.replace(gone, ends_at=clock(), resolved=True)
     await raise_alerts(alerter_pool, source, clock, resolved)
     clock.advance(timedelta(hours=2))
     assert await escalate_due(alerter_pool, source, clock) == 0
@@ -206,3 +207,84 @@ async def test_concurrent_replicas_escalate_each_alert_once(
     sent = await escalations(pg_pool)
     assert sorted(n["alert_id"] for n in sent) == sorted({n["alert_id"] for n in sent})
     assert len(sent) == len(cameras)
+
+
+MUTING = """
+route:
+  receiver: ops
+  group_by: [camera_id]
+  routes:
+    - matchers: ['alertname="intruder"']
+      receiver: oncall
+      group_by: [camera_id]
+      escalations:
+        - {after: 10m, receiver: manager}
+    - matchers: ['alertname="tamper"']
+      receiver: oncall
+      mute_time_intervals: [lunch]
+      escalations:
+        - {after: 10m, receiver: manager}
+receivers:
+  - name: ops
+    log_configs: [{}]
+  - name: oncall
+    log_configs: [{}]
+  - name: manager
+    log_configs: [{}]
+inhibit_rules:
+  - source_matchers: ['alertname="camera_offline"']
+    target_matchers: ['alertname="intruder"']
+    equal: [camera_id]
+time_intervals:
+  - name: lunch
+    time_intervals:
+      - times: [{start_time: "12:00", end_time: "13:00"}]
+"""
+
+
+def named(clock: ManualClock, name: str, camera: str) -> IncomingAlert:
+    labels = {"alertname": name, "camera_id": camera, "severity": "critical"}
+    return IncomingAlert(
+        labels=labels, annotations={}, starts_at=clock(), ends_at=None, generator_url=None,
+        source="rule", severity=AlertSeverity.CRITICAL,
+        fingerprint=label_fingerprint({k: v for k, v in labels.items() if k != "severity"}),
+        camera_id=camera, title=name, description="",
+    )  # fmt: skip
+
+
+async def escalated(pool: Any) -> list[str]:
+    rows = await pool.fetch(
+        "SELECT labels->>'camera_id' AS camera, labels->>'alertname' AS name FROM alerts "
+        "WHERE escalated"
+    )
+    return sorted(f"{r['name']}@{r['camera']}" for r in rows)
+
+
+async def test_silenced_inhibited_and_muted_alerts_wait_until_that_ends(
+    alerter_pool: Any, pg_pool: Any, config_source: Source, clock: ManualClock
+) -> None:
+    source = config_source(MUTING)
+    assert clock().hour == 12  # lunch: the tamper route is muted until 13:00
+    await raise_alerts(alerter_pool, source, clock,
+                       named(clock, "intruder", "lot-1"), named(clock, "intruder", "lot-2"),
+                       named(clock, "camera_offline", "lot-2"), named(clock, "tamper", "lot-3"),
+                       named(clock, "intruder", "lot-4"))  # fmt: skip
+    await pg_pool.execute(
+        "INSERT INTO silences (matchers, starts_at, ends_at, created_by) VALUES ($1, $2, $3, 'op')",
+        [{"name": "camera_id", "value": "lot-1", "isRegex": False, "isEqual": True}],
+        clock(), clock() + timedelta(minutes=30),
+    )  # fmt: skip
+    clock.advance(timedelta(minutes=10))
+    await escalate_due(alerter_pool, source, clock)
+    assert await escalated(pg_pool) == ["intruder@lot-4"]
+
+    clock.advance(timedelta(minutes=20))  # 12:30: the silence ended
+    await escalate_due(alerter_pool, source, clock)
+    assert await escalated(pg_pool) == ["intruder@lot-1", "intruder@lot-4"]
+
+    await raise_alerts(alerter_pool, source, clock, dataclasses.replace(
+        named(clock, "camera_offline", "lot-2"), ends_at=clock(), resolved=True))  # fmt: skip
+    clock.advance(timedelta(minutes=30))  # 13:00: lunch is over; lot-2 is back
+    await escalate_due(alerter_pool, source, clock)
+    assert await escalated(pg_pool) == [
+        "intruder@lot-1", "intruder@lot-2", "intruder@lot-4", "tamper@lot-3"]  # fmt: skip

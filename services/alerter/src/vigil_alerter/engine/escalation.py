@@ -9,7 +9,10 @@ each it queues one outbox notification per due step (kind ``escalation``, the Al
 v4 body of that alert, to the step's receiver; :func:`vigil_alerter.store.outbox.
 queue_notification`), sets ``escalated``, ``escalated_at`` and ``escalation_level`` (the
 highest step reached), writes an ``alert.escalated`` audit row and counts ``ESCALATIONS``.
-Steps missed while no alerter ran are all sent, once each.
+Steps missed while no alerter ran are all sent, once each. An alert that is silenced or
+inhibited now, or whose route is muted now (``mute_time_intervals``, outside its
+``active_time_intervals``: quiet hours), is not escalated yet: its steps wait until that
+ends (as its notifications do), then go if it is still ``new``.
 
 Replicas: the alerts are locked with ``FOR UPDATE SKIP LOCKED`` in the transaction that
 queues and records the escalation, and the level is read from the locked row, so two
@@ -33,8 +36,11 @@ from vigil_alerter.config.holder import LoadedConfig
 from vigil_alerter.config.models import AlerterConfig, EscalationStep
 from vigil_alerter.metrics import ESCALATIONS
 from vigil_alerter.notify.message import NotifiedAlert, webhook_body
+from vigil_alerter.routing.silences import SilenceRule, first_muting
 from vigil_alerter.routing.tree import Route
+from vigil_alerter.store.alerts import firing_label_sets
 from vigil_alerter.store.outbox import queue_notification
+from vigil_alerter.store.silence_rows import active_silences
 from vigil_runtime.audit import write_audit
 from vigil_runtime.logging import get_logger
 from vigil_schema.enums import NotificationKind
@@ -116,14 +122,49 @@ async def escalate_due(
     queued: list[str] = []
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(_DUE_SQL, list(routes), now - first, most, limit)
+        if not rows:
+            return 0
+        muted = await _Mutes.load(conn, loaded, now)
         for alert_rows in _by_alert(rows):
-            due = _due_steps(alert_rows, routes, now)
+            if muted.alert(_json(alert_rows[0]["labels"])):
+                continue
+            live = {key: route for key, route in routes.items() if not muted.route(route)}
+            due = _due_steps(alert_rows, live, now)
             if due:
                 queued += await _escalate(conn, alert_rows[0], due, loaded.config, url, now,
                                           now + max_total)  # fmt: skip
     for receiver in queued:
         ESCALATIONS.labels(receiver=receiver).inc()
     return len(queued)
+
+
+@dataclass(frozen=True, slots=True)
+class _Mutes:
+    """What holds an escalation back now: silences, inhibition, the route's time intervals."""
+
+    loaded: LoadedConfig
+    silences: Sequence[SilenceRule]
+    firing: Sequence[Mapping[str, str]]
+    now: datetime
+
+    @classmethod
+    async def load(cls, conn: asyncpg.Connection, loaded: LoadedConfig, now: datetime) -> _Mutes:
+        silences = await active_silences(conn, now)
+        return cls(loaded, silences, await firing_label_sets(conn, now), now)
+
+    def alert(self, labels: Mapping[str, str]) -> bool:
+        """Whether the alert is silenced or inhibited."""
+        if first_muting(self.silences, labels, self.now) is not None:
+            return True
+        return self.loaded.inhibitor.inhibits(labels, self.firing)
+
+    def route(self, route: Route) -> bool:
+        """Whether the route is muted (mute interval, or outside its active intervals)."""
+        intervals = self.loaded.intervals
+        if any(intervals.contains(name, self.now) for name in route.mute_time_intervals):
+            return True
+        active = route.active_time_intervals
+        return bool(active) and not any(intervals.contains(n, self.now) for n in active)
 
 
 def _by_alert(rows: Sequence[asyncpg.Record]) -> list[list[asyncpg.Record]]:
