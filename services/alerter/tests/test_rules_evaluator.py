@@ -206,3 +206,25 @@ async def test_entries_of_other_types_are_ignored() -> None:
     encoded = {k.encode(): v if isinstance(v, bytes) else v.encode() for k, v in fields.items()}
     await rules.handle_entries([StreamEntry(b"1-0", encoded, 1)])
     assert sink.calls == []
+
+
+async def test_a_match_while_a_resolve_is_being_sent_fires_again() -> None:
+    holder = Holder.from_yaml()
+    sent: list[IncomingAlert] = []
+    clock = ManualClock(NIGHT)
+    rules: RuleEvaluator
+
+    async def sink(alerts: Sequence[IncomingAlert]) -> None:
+        sent.extend(alerts)
+        if any(alert.resolved for alert in alerts):  # a frame handled during the call
+            rules.record(frame("lot-1", clock(), detection("person", 0.9, ["door"])), clock())
+
+    rules = RuleEvaluator(holder, Maintenance(), sink, clock)
+    await rules.handle_entries(person_at_door())
+    clock.advance(timedelta(minutes=5))
+    assert await rules.tick() == 1
+    assert sent[-1].resolved
+    assert rules.open_episodes == 1
+    assert await rules.tick() == 1
+    assert not sent[-1].resolved
+    assert sent[-1].starts_at == clock()

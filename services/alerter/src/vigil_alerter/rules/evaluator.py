@@ -63,7 +63,7 @@ from vigil_schema.messages import (
 )
 from vigil_schema.streams import Envelope
 
-__all__ = ["SOURCE", "ConfigSource", "RuleEvaluator", "Sink", "rule_labels"]
+__all__ = ["SOURCE", "ConfigSource", "Due", "RuleEvaluator", "Sink", "rule_labels"]
 
 SOURCE = "rule"
 """``IncomingAlert.source`` of the alerts raised here."""
@@ -95,6 +95,15 @@ class _Episode:
     matches: int = 1
     sent_at: datetime | None = None
     sent_matches: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """An alert to send for an episode, and the episode's match count when it was built."""
+
+    key: EpisodeKey
+    alert: IncomingAlert
+    matches: int
 
 
 def rule_labels(match: RuleMatch) -> dict[str, str]:
@@ -193,22 +202,25 @@ class RuleEvaluator:
 
     # -- sending -----------------------------------------------------------------------
 
-    def due(self, now: datetime) -> list[tuple[EpisodeKey, IncomingAlert]]:
+    def due(self, now: datetime) -> list[Due]:
         """The alerts to send now: new episodes, refreshes past ``coalesce``, resolves."""
         rules = {rule.name: rule for rule in self._holder.current.config.rules}
-        due: list[tuple[EpisodeKey, IncomingAlert]] = []
+        due: list[Due] = []
         for key, episode in self._episodes.items():
             rule = rules.get(key[0])
             if rule is None:
-                due.append((key, _alert(episode, ends_at=now, resolved=True)))
+                due.append(Due(key, _alert(episode, ends_at=now, resolved=True), episode.matches))
                 continue
             ends_at = episode.last_match_at + rule.resolve_after
             if ends_at <= now:
-                due.append((key, _alert(episode, ends_at=ends_at, resolved=True)))
+                alert = _alert(episode, ends_at=ends_at, resolved=True)
             elif episode.sent_at is None or (
                 episode.matches > episode.sent_matches and episode.sent_at + self._coalesce <= now
             ):
-                due.append((key, _alert(episode, ends_at=ends_at, resolved=False)))
+                alert = _alert(episode, ends_at=ends_at, resolved=False)
+            else:
+                continue
+            due.append(Due(key, alert, episode.matches))
         return due
 
     async def _flush(self, now: datetime) -> int:
@@ -216,19 +228,24 @@ class RuleEvaluator:
             due = self.due(now)
             if not due:
                 return 0
-            await self._sink([alert for _, alert in due])
+            await self._sink([item.alert for item in due])
             self._confirm(due, now)
             return len(due)
 
-    def _confirm(self, sent: Iterable[tuple[EpisodeKey, IncomingAlert]], now: datetime) -> None:
-        for key, alert in sent:
-            episode = self._episodes.get(key)
+    def _confirm(self, sent: Iterable[Due], now: datetime) -> None:
+        """Record what the sink took; matches recorded meanwhile stay pending (a resolve of
+        an episode that matched again meanwhile does not end it: it fires again next)."""
+        for item in sent:
+            episode = self._episodes.get(item.key)
             if episode is None:
                 continue
-            if alert.resolved:
-                del self._episodes[key]
+            if item.alert.resolved and episode.matches == item.matches:
+                del self._episodes[item.key]
+            elif item.alert.resolved:
+                episode.sent_at, episode.sent_matches = None, 0
+                episode.started_at = min(episode.last.at, episode.last_match_at)
             else:
-                episode.sent_at, episode.sent_matches = now, episode.matches
+                episode.sent_at, episode.sent_matches = now, item.matches
 
 
 def _annotations(rule: EventRule, labels: Mapping[str, str]) -> dict[str, str]:
