@@ -145,3 +145,13 @@ def test_root_route_rules() -> None:
 def test_invalid_yaml_and_non_mapping() -> None:
     assert _error("route:\n  receiver: [r\n").startswith("alerter.yml:3: (file): invalid YAML")
     assert _error("- a\n- b\n") == "alerter.yml:1: (file): the file must be a mapping"
+
+
+def test_group_by_and_equal_label_names() -> None:
+    message = _error(GOOD.replace("group_by: [alertname, camera_id]", "group_by: [alertname, x-y]"))
+    assert message == "alerter.yml:5: route.group_by[1]: invalid label name 'x-y'"
+    message = _error(GOOD.replace("group_by: [alertname, camera_id]", "group_by: [a, b, a]"))
+    assert message == "alerter.yml:5: route.group_by[2]: duplicated label 'a'"
+    message = _error(GOOD.replace("equal: [camera_id]", "equal:\n      - camera_id\n      - 9x"))
+    assert message == "alerter.yml:27: inhibit_rules[0].equal[1]: invalid label name '9x'"
+    assert parse_config(GOOD.replace("[alertname, camera_id]", "['...']")).route.group_by == ["..."]

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from vigil_alerter.config.matchers import parse_matchers
-from vigil_alerter.routing.silences import SilenceRule, first_muting
+from vigil_alerter.routing.silences import (
+    SilenceError,
+    SilenceRule,
+    first_muting,
+    validate_silence,
+)
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -42,3 +49,47 @@ def test_first_muting() -> None:
     assert first_muting(silences, {"a": "1"}, T0) is hit
     assert first_muting(silences, {"a": "4"}, T0) is None
     assert first_muting([], {"a": "1"}, T0) is None
+
+
+def test_from_api_matchers() -> None:
+    silence = SilenceRule.from_api(
+        "u1",
+        [
+            {"name": "camera_id", "value": "lot-.*", "isRegex": True, "isEqual": True},
+            {"name": "severity", "value": "info", "isRegex": False, "isEqual": False},
+        ],
+        T0,
+        T0 + HOUR,
+    )
+    assert silence.mutes({"camera_id": "lot-1", "severity": "critical"}, T0)
+    assert not silence.mutes({"camera_id": "lot-1", "severity": "info"}, T0)
+
+
+@pytest.mark.parametrize(
+    ("matchers", "ends", "reason"),
+    [
+        ([], T0 + HOUR, "at least one matcher required"),
+        ([{"name": "a", "value": ".*", "isRegex": True}], T0 + HOUR, "empty string"),
+        ([{"name": "a", "value": "", "isRegex": False}], T0 + HOUR, "empty string"),
+        ([{"name": "a-b", "value": "x", "isRegex": False}], T0 + HOUR, "invalid label"),
+        ([{"name": "a", "value": "(", "isRegex": True}], T0 + HOUR, "invalid label matcher"),
+        ([{"name": "a", "value": "x", "isRegex": False}], T0 - HOUR, "end time must not"),
+    ],
+)
+def test_validate_silence_refuses(
+    matchers: list[dict[str, object]], ends: datetime, reason: str
+) -> None:
+    with pytest.raises(SilenceError, match=reason):
+        validate_silence(matchers, T0, ends)
+
+
+def test_validate_silence_accepts() -> None:
+    parsed = validate_silence(
+        [
+            {"name": "a", "value": ".*", "isRegex": True},
+            {"name": "b", "value": "x", "isRegex": False, "isEqual": True},
+        ],
+        T0,
+        T0 + HOUR,
+    )
+    assert [str(m) for m in parsed] == ['a=~".*"', 'b="x"']
