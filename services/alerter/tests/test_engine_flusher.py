@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from vigil_alerter.clock import ManualClock
-from vigil_alerter.engine.flusher import Flusher
+from vigil_alerter.engine.flusher import Flusher, update_reason
 from vigil_alerter.engine.incoming import IncomingAlert
 from vigil_alerter.engine.intake import ConfigSource, Intake
 from vigil_alerter.store import groups
+from vigil_alerter.store.groups import GroupRow
 from vigil_schema.enums import AlertSeverity, CandidateStatus
 from vigil_schema.messages import AlertCandidate
 
@@ -292,3 +293,38 @@ async def test_a_locked_group_is_skipped(
         assert await engine.flusher.flush_due() == 0
     assert await engine.flusher.flush_due() == 1
     assert len(await engine.notifications()) == 2
+
+
+def logged(firing: set[str], resolved: set[str], *, ago: float | None) -> GroupRow:
+    now = ManualClock()()
+    return GroupRow(
+        group_key="g", route_key="", receiver="r", group_labels={}, created_at=now,
+        next_flush_at=now, flushed_at=now,
+        notified_at=None if ago is None else now - timedelta(seconds=ago),
+        notified_firing=frozenset(firing), notified_resolved=frozenset(resolved),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("log", "firing", "resolved", "send_resolved", "reason"),
+    [
+        (logged(set(), set(), ago=None), {"a"}, set(), True, "first"),
+        (logged(set(), set(), ago=None), set(), {"a"}, True, None),
+        (logged({"a"}, set(), ago=60), {"a", "b"}, set(), True, "changed"),
+        (logged({"a", "b"}, set(), ago=60), {"a"}, set(), False, None),
+        (logged({"a", "b"}, set(), ago=60), {"a"}, {"b"}, True, "resolved"),
+        (logged({"a"}, set(), ago=60), set(), {"a"}, False, "all_resolved"),
+        (logged(set(), {"a"}, ago=60), set(), {"a"}, True, None),
+        (logged({"a"}, set(), ago=3599), {"a"}, set(), True, None),
+        (logged({"a"}, set(), ago=3600), {"a"}, set(), True, "repeat"),
+    ],
+)
+def test_update_reason_is_alertmanagers_dedup_stage(
+    log: GroupRow, firing: set[str], resolved: set[str], send_resolved: bool, reason: str | None
+) -> None:
+    now = ManualClock()()
+    found = update_reason(
+        log, firing, resolved, send_resolved=send_resolved,
+        repeat_interval=timedelta(hours=1), now=now,
+    )  # fmt: skip
+    assert found == reason

@@ -3,6 +3,7 @@ ignored, groups and their first flush, cameras in maintenance, and the stream ha
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -230,3 +231,20 @@ async def test_a_bad_entry_raises_so_the_consumer_dead_letters_it(
     with pytest.raises(ValueError, match="not an alert candidate"):
         await intake.handle_entries([entry(status, 3)])
     assert await alerts(alerter_pool) == []
+
+
+async def test_concurrent_batches_in_opposite_orders_both_land(
+    intake: Intake, alerter_pool: Any, clock: ManualClock
+) -> None:
+    batch = [
+        IncomingAlert.from_candidate(candidate(clock, camera=f"cam-{n}", starts_ago=n))
+        for n in range(20)
+    ]
+
+    await asyncio.gather(intake.ingest(batch), intake.ingest(batch[::-1]))
+
+    rows = await alerts(alerter_pool)
+    assert len(rows) == 20
+    assert {r["occurrences"] for r in rows} == {2}
+    members = await alerter_pool.fetchval("SELECT count(*) FROM alert_group_members")
+    assert members == 20

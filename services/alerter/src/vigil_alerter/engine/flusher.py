@@ -137,7 +137,9 @@ class Flusher:
         async with self._pool.acquire() as conn:
             context = _Context(
                 now=now, loaded=loaded, silences=await active_silences(conn, now),
-                firing_labels=await alert_rows.firing_label_sets(conn, now),
+                firing_labels=(
+                    await alert_rows.firing_label_sets(conn, now) if loaded.inhibitor.rules else []
+                ),
             )  # fmt: skip
             while flushed < limit:
                 async with conn.transaction():
