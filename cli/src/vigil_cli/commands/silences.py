@@ -20,8 +20,9 @@ import click
 from vigil_alerter.config.matchers import Matcher, MatcherError, parse_matchers
 from vigil_alerter.config.models import parse_duration
 from vigil_alerter.store.silences import (
+    Silence,
     SilenceError,
-    SilenceRecord,
+    SilenceSpec,
     create_silence,
     expire_silence,
     list_silences,
@@ -89,12 +90,13 @@ def add_command(
     created_by = author or os_actor()
     settings = load_settings()
 
+    spec = SilenceSpec(
+        matchers=tuple(m.to_api() for m in parsed), starts_at=starts_at, ends_at=ends_at,
+        created_by=created_by, comment=comment,
+    )  # fmt: skip
+
     async def work(conn: asyncpg.Connection) -> str:
-        return await create_silence(
-            conn, matchers=parsed, starts_at=starts_at, ends_at=ends_at,
-            created_by=created_by, comment=comment, now=now, actor=os_actor(),
-            service=SERVICE_NAME,
-        )  # fmt: skip
+        return await create_silence(conn, spec, now=now, actor=os_actor(), service=SERVICE_NAME)
 
     try:
         click.echo(run_store(settings, work))
@@ -109,8 +111,8 @@ def list_command(expired: bool, as_json: bool) -> None:
     """List active and pending silences, the latest ending first."""
     now = utc_now()
 
-    async def work(conn: asyncpg.Connection) -> list[SilenceRecord]:
-        return await list_silences(conn)
+    async def work(conn: asyncpg.Connection) -> list[Silence]:
+        return await list_silences(conn, now)
 
     found = [s for s in run_store(load_settings(), work) if expired or s.state(now) != "expired"]
     rows = [_row(s, now) for s in found]
@@ -120,11 +122,11 @@ def list_command(expired: bool, as_json: bool) -> None:
     click.echo(render_table(LIST_COLUMNS, [[r[c] for c in LIST_COLUMNS] for r in rows]))
 
 
-def _row(silence: SilenceRecord, now: datetime) -> dict[str, Any]:
+def _row(silence: Silence, now: datetime) -> dict[str, Any]:
     return {
         "id": silence.id,
         "state": silence.state(now),
-        "matchers": " ".join(str(m) for m in silence.matchers),
+        "matchers": " ".join(str(Matcher.from_api(m)) for m in silence.matchers),
         "starts_at": silence.starts_at,
         "ends_at": silence.ends_at,
         "created_by": silence.created_by,
@@ -141,10 +143,7 @@ def expire_command(silence_ids: tuple[str, ...]) -> None:
     async def work(conn: asyncpg.Connection) -> None:
         async with conn.transaction():  # all or none
             for silence_id in silence_ids:
-                if not await expire_silence(
-                    conn, silence_id, actor=actor, now=now, service=SERVICE_NAME
-                ):
-                    raise click.ClickException(f"no silence {silence_id}")
+                await expire_silence(conn, silence_id, actor=actor, now=now, service=SERVICE_NAME)
 
     try:
         run_store(load_settings(), work)
