@@ -1,0 +1,55 @@
+"""Alertmanager's silences as pure rules (0.25 ``silence/silence.go``).
+
+Contract: a :class:`SilenceRule` is pending before ``starts_at``, active from ``starts_at``
+(inclusive) until ``ends_at`` (exclusive), expired from ``ends_at``; it mutes an alert when it
+is active and all its matchers match the alert's labels (regexes anchored, a missing label is
+``""``). :func:`first_muting` returns the first silence muting an alert. The rows and their
+API live elsewhere (``store/``); this module only decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from vigil_alerter.config.matchers import Matcher, matchers_match
+
+__all__ = ["SilenceRule", "SilenceState", "first_muting", "silence_state"]
+
+SilenceState = Literal["pending", "active", "expired"]
+
+
+def silence_state(starts_at: datetime, ends_at: datetime, now: datetime) -> SilenceState:
+    """Alertmanager's ``CalcSilenceState``."""
+    if now < starts_at:
+        return "pending"
+    if now < ends_at:
+        return "active"
+    return "expired"
+
+
+@dataclass(frozen=True)
+class SilenceRule:
+    """A silence: its id (the row's ``uuid`` as text), matchers and time window."""
+
+    id: str
+    matchers: tuple[Matcher, ...]
+    starts_at: datetime
+    ends_at: datetime
+
+    def state(self, now: datetime) -> SilenceState:
+        """``pending``, ``active`` or ``expired`` at ``now``."""
+        return silence_state(self.starts_at, self.ends_at, now)
+
+    def mutes(self, labels: Mapping[str, str], now: datetime) -> bool:
+        """Whether this silence is active at ``now`` and matches ``labels``."""
+        return self.state(now) == "active" and matchers_match(self.matchers, labels)
+
+
+def first_muting(
+    silences: Iterable[SilenceRule], labels: Mapping[str, str], now: datetime
+) -> SilenceRule | None:
+    """The first silence that mutes ``labels`` at ``now``, or None."""
+    return next((s for s in silences if s.mutes(labels, now)), None)
