@@ -5,18 +5,19 @@
   ``expired`` flags, sorted as Alertmanager sorts them (active by end, pending by start,
   then expired, most recent first).
 - ``POST /silences``: a ``postableSilence``; with an ``id`` it updates that silence (404 when
-  unknown). Refused with 400: no matcher, a bad matcher or regex, only matchers matching the
-  empty string, an end not after the start, an end in the past. A start in the past is now.
+  unknown; Alertmanager's rule: in place when allowed, else under a new id). Refused with
+  400: no matcher, a bad matcher or regex, only matchers matching the empty string, an end
+  not after the start, an end in the past. A start in the past becomes now.
 - ``GET /silence/{id}``: the silence, 404 when unknown (or not a UUID).
-- ``DELETE /silence/{id}``: expires it (ends now), 404 when unknown.
+- ``DELETE /silence/{id}``: expires it (ends now), 404 when unknown; expiring an expired
+  silence changes nothing and answers 200.
 
-Storage, audit and Alertmanager's update rules are ``vigil_alerter.store.silences``; times
-come from the clock.
+Storage, validation, audit and Alertmanager's update rules are
+:mod:`vigil_alerter.store.silences`; times come from the clock.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,13 +28,12 @@ from aiohttp import web
 from vigil_alerter.api.alerts_view import api_time
 from vigil_alerter.api.deps import ApiDeps
 from vigil_alerter.api.params import bad_request, flag, label_matchers
-from vigil_alerter.config.matchers import Matcher
 from vigil_alerter.store import silences as store
 
 __all__ = ["PostedSilence", "parse_postable", "silence_routes"]
 
 _API_ACTOR = "api"
-_STATE_ORDER = {"active": 0, "pending": 1, "expired": 2}
+_STATES = ("active", "pending", "expired")
 
 
 def silence_routes(deps: ApiDeps) -> list[web.RouteDef]:
@@ -48,40 +48,36 @@ def silence_routes(deps: ApiDeps) -> list[web.RouteDef]:
 
 @dataclass(frozen=True)
 class PostedSilence:
-    """A validated ``postableSilence``."""
+    """A ``postableSilence`` read from JSON: its ``id`` (None: a new silence) and spec."""
 
     id: str | None
-    matchers: list[Matcher]
-    starts_at: datetime
-    ends_at: datetime
-    created_by: str
-    comment: str
+    spec: store.SilenceSpec
 
 
-def parse_postable(body: object, now: datetime) -> PostedSilence:
-    """Validate a ``postableSilence`` (ValueError with the reason)."""
+def parse_postable(body: object) -> PostedSilence:
+    """Read a ``postableSilence`` (ValueError with the reason); the store validates the rest."""
     if not isinstance(body, Mapping):
         raise ValueError("a silence must be a JSON object")
     raw = body.get("matchers")
     if not isinstance(raw, list) or not raw:
         raise ValueError("at least one matcher required")
-    matchers = [Matcher.from_api(m) if isinstance(m, Mapping) else _not_matcher(m) for m in raw]
-    if all(m.matches({}) for m in matchers):
-        raise ValueError("at least one matcher must not match the empty string")
-    starts_at, ends_at = _time(body, "startsAt"), _time(body, "endsAt")
-    if ends_at <= starts_at:
-        raise ValueError("start time must be before end time")
-    if ends_at < now:
-        raise ValueError("end time can't be in the past")
-    created_by, comment = _text(body, "createdBy"), _text(body, "comment")
+    if not all(isinstance(m, Mapping) for m in raw):
+        raise ValueError("a matcher must be an object {name, value, isRegex, isEqual}")
+    for matcher in raw:
+        for key in ("name", "value"):
+            if isinstance(matcher.get(key), str):
+                _text(f"matcher {key}", matcher[key])
+    spec = store.SilenceSpec(
+        matchers=tuple(raw),
+        starts_at=_time(body, "startsAt"),
+        ends_at=_time(body, "endsAt"),
+        created_by=_text("createdBy", body.get("createdBy")),
+        comment=_text("comment", body.get("comment")),
+    )
     ident = body.get("id")
     if ident is not None and not isinstance(ident, str):
         raise ValueError("id must be a string")
-    return PostedSilence(ident or None, matchers, max(starts_at, now), ends_at, created_by, comment)
-
-
-def _not_matcher(value: object) -> Matcher:
-    raise ValueError(f"a matcher must be an object {{name, value, isRegex}}, not {value!r}")
+    return PostedSilence(ident or None, spec)
 
 
 def _time(body: Mapping[str, Any], name: str) -> datetime:
@@ -97,8 +93,7 @@ def _time(body: Mapping[str, Any], name: str) -> datetime:
     return parsed
 
 
-def _text(body: Mapping[str, Any], name: str) -> str:
-    value = body.get(name)
+def _text(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{name} is required (a string)")
     if "\x00" in value:
@@ -110,23 +105,17 @@ def _text(body: Mapping[str, Any], name: str) -> str:
     return value
 
 
-def _uuid(request: web.Request) -> str | None:
-    try:
-        return str(uuid.UUID(request.match_info["silence_id"]))
-    except ValueError:
-        return None
-
-
 def _not_found(silence_id: str) -> web.Response:
     return web.json_response(f"silence {silence_id} not found", status=404)
 
 
-def _to_api(silence: store.SilenceRecord, now: datetime) -> dict[str, Any]:
+def _to_api(silence: store.Silence, now: datetime) -> dict[str, Any]:
+    """``gettableSilence`` (with the ``annotations`` the spec requires: none here)."""
     return {
         "id": silence.id,
         "status": {"state": silence.state(now)},
         "updatedAt": api_time(silence.updated_at),
-        "matchers": [m.to_api() for m in silence.matchers],
+        "matchers": [dict(m) for m in silence.matchers],
         "startsAt": api_time(silence.starts_at),
         "endsAt": api_time(silence.ends_at),
         "createdBy": silence.created_by,
@@ -135,7 +124,7 @@ def _to_api(silence: store.SilenceRecord, now: datetime) -> dict[str, Any]:
     }
 
 
-def _sort_key(silence: store.SilenceRecord, now: datetime) -> tuple[int, float]:
+def _sort_key(silence: store.Silence, now: datetime) -> tuple[int, float]:
     state = silence.state(now)
     if state == "active":
         return 0, silence.ends_at.timestamp()
@@ -145,15 +134,15 @@ def _sort_key(silence: store.SilenceRecord, now: datetime) -> tuple[int, float]:
 
 
 def _selected(
-    silences: Sequence[store.SilenceRecord], request: web.Request, now: datetime
-) -> list[store.SilenceRecord]:
+    silences: Sequence[store.Silence], request: web.Request, now: datetime
+) -> list[store.Silence]:
     filters = label_matchers(request, "filter")
-    wanted = {state for state in _STATE_ORDER if flag(request, state)}
+    wanted = {state for state in _STATES if flag(request, state)}
     kept = [
         s
         for s in silences
         if s.state(now) in wanted
-        and all(f.matches({m.name: m.value for m in s.matchers}) for f in filters)
+        and all(f.matches({m["name"]: m["value"] for m in s.matchers}) for f in filters)
     ]
     return sorted(kept, key=lambda s: _sort_key(s, now))
 
@@ -161,7 +150,8 @@ def _selected(
 def _list(deps: ApiDeps) -> Any:
     async def handler(request: web.Request) -> web.Response:
         now = deps.clock()
-        silences = await store.list_silences(deps.pool)
+        async with deps.pool.acquire() as conn:
+            silences = await store.list_silences(conn, now)
         return web.json_response([_to_api(s, now) for s in _selected(silences, request, now)])
 
     return handler
@@ -171,30 +161,18 @@ def _post(deps: ApiDeps) -> Any:
     async def handler(request: web.Request) -> web.Response:
         now = deps.clock()
         try:
-            posted = parse_postable(await request.json(), now)
+            posted = parse_postable(await request.json())
         except ValueError as exc:
             raise bad_request(f"Failed to create silence: {exc}") from exc
-        fields = {
-            "matchers": posted.matchers,
-            "starts_at": posted.starts_at,
-            "ends_at": posted.ends_at,
-            "created_by": posted.created_by,
-            "comment": posted.comment,
-            "actor": posted.created_by or _API_ACTOR,
-            "now": now,
-        }
-        async with deps.pool.acquire() as conn, conn.transaction():
-            if posted.id is None:
-                silence_id = await store.create_silence(conn, **fields)
-            else:
-                try:
-                    wanted = str(uuid.UUID(posted.id))
-                except ValueError:
-                    return _not_found(posted.id)
-                found = await store.update_silence(conn, wanted, **fields)
-                if found is None:
-                    return _not_found(posted.id)
-                silence_id = found
+        try:
+            async with deps.pool.acquire() as conn:
+                silence_id = await store.set_silence(
+                    conn, posted.spec, now=now, silence_id=posted.id
+                )
+        except store.SilenceNotFoundError:
+            return _not_found(str(posted.id))
+        except ValueError as exc:
+            raise bad_request(f"Failed to create silence: {exc}") from exc
         return web.json_response({"silenceID": silence_id})
 
     return handler
@@ -202,10 +180,12 @@ def _post(deps: ApiDeps) -> Any:
 
 def _get(deps: ApiDeps) -> Any:
     async def handler(request: web.Request) -> web.Response:
-        silence_id = _uuid(request)
-        silence = None if silence_id is None else await store.get_silence(deps.pool, silence_id)
-        if silence is None:
-            return _not_found(request.match_info["silence_id"])
+        silence_id = request.match_info["silence_id"]
+        try:
+            async with deps.pool.acquire() as conn:
+                silence = await store.get_silence(conn, silence_id)
+        except store.SilenceNotFoundError:
+            return _not_found(silence_id)
         return web.json_response(_to_api(silence, deps.clock()))
 
     return handler
@@ -213,13 +193,14 @@ def _get(deps: ApiDeps) -> Any:
 
 def _delete(deps: ApiDeps) -> Any:
     async def handler(request: web.Request) -> web.Response:
-        silence_id = _uuid(request)
-        if silence_id is None:
-            return _not_found(request.match_info["silence_id"])
-        async with deps.pool.acquire() as conn, conn.transaction():
-            found = await store.expire_silence(conn, silence_id, actor=_API_ACTOR, now=deps.clock())
-        if not found:
+        silence_id = request.match_info["silence_id"]
+        try:
+            async with deps.pool.acquire() as conn:
+                await store.expire_silence(conn, silence_id, actor=_API_ACTOR, now=deps.clock())
+        except store.SilenceNotFoundError:
             return _not_found(silence_id)
+        except store.SilenceStateError:
+            pass  # already expired: what the caller wants already holds
         return web.Response(status=200)
 
     return handler
