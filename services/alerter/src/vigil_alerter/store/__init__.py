@@ -1,0 +1,1 @@
+"""The alerter's PostgreSQL state: alerts, groups, the outbox, silences (asyncpg)."""
