@@ -51,6 +51,7 @@ class MatcherError(ValueError):
 def compile_anchored(pattern: str) -> re.Pattern[str]:
     """``pattern`` anchored as Alertmanager does (``^(?:pattern)$``), or :class:`MatcherError`."""
     try:
+        re.compile(pattern)  # errors with positions in the pattern as written
         return re.compile(f"^(?:{pattern})$")
     except re.error as exc:
         raise MatcherError(f"invalid regular expression {pattern!r}: {exc}") from exc
