@@ -100,8 +100,9 @@ async def test_filters_and_state_flags(api: ServedApi) -> None:
     assert await ids(filter='team="db"') == [pending]
     assert await ids(pending="false") == [disk]
     assert await ids(active="false", pending="false") == []
-    status, body = await call("GET", f"{api.url}/api/v2/silences", params={"filter": "=~"})
+    status, body = await call("GET", f"{api.url}/api/v2/silences", params={"filter": '=~"x"'})
     assert status == 400
+    assert "filter" in body
 
 
 @pytest.mark.parametrize(

@@ -175,4 +175,3 @@ def _post_alerts(deps: ApiDeps) -> Any:
         return web.Response(status=200)
 
     return handler
-

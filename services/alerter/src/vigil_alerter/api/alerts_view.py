@@ -193,4 +193,3 @@ def keep(view: AlertView, flt: AlertFilter) -> bool:
 def api_time(value: datetime) -> str:
     """RFC 3339 in UTC with milliseconds, as Alertmanager writes times."""
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
