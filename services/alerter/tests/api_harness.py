@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
 from vigil_alerter.api import ApiDeps, api_routes, config_text
-from vigil_alerter.clock import ManualClock
+from vigil_alerter.clock import Clock, ManualClock
 from vigil_alerter.config.holder import ConfigHolder
 from vigil_alerter.engine.intake import Intake
 from vigil_runtime.db import create_pool
@@ -53,9 +53,13 @@ receivers:
 """
 
 
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class ServedApi:
-    """A running API: its base URL, clock and the pools behind it."""
+    """A running API: its base URL, its manual clock (unused on the wall clock), its pool."""
 
     url: str
     clock: ManualClock
@@ -70,11 +74,14 @@ async def serve_api(
     config_dir: Path,
     *,
     token: str | None = TOKEN,
+    start: datetime | None = START,
 ) -> AsyncIterator[ServedApi]:
-    """Serve the API on 127.0.0.1 with a free port until the block ends."""
+    """Serve the API on 127.0.0.1 with a free port until the block ends; its clock is a
+    :class:`ManualClock` at ``start``, or the wall clock when ``start`` is None."""
     config_path = config_dir / "alerter.yml"
     config_path.write_text(CONFIG_YAML)
-    clock = ManualClock(START)
+    manual = ManualClock(start or datetime.now(UTC))
+    clock: Clock = manual if start is not None else _wall_clock
     pool = await create_pool(alerter_url, min_size=1, max_size=5)
     try:
         holder = ConfigHolder(config_path, clock)
@@ -84,7 +91,7 @@ async def serve_api(
             clock=clock,
             intake=Intake(pool, holder, clock),
             api_token=SecretStr(token) if token is not None else None,
-            started_at=START,
+            started_at=manual(),
             config_text=config_text(config_path),
             audit_pool=audit_pool,
         )
@@ -92,7 +99,7 @@ async def serve_api(
         server.add_routes(api_routes(deps))
         await server.start()
         try:
-            yield ServedApi(f"http://127.0.0.1:{server.port}", clock, pool, config_path)
+            yield ServedApi(f"http://127.0.0.1:{server.port}", manual, pool, config_path)
         finally:
             await server.stop()
     finally:
@@ -102,8 +109,11 @@ async def serve_api(
 class ThreadedApi:
     """:func:`serve_api` in a thread of its own (``with ThreadedApi(...) as api:``)."""
 
-    def __init__(self, alerter_url: str, audit_url: str, config_dir: Path) -> None:
+    def __init__(
+        self, alerter_url: str, audit_url: str, config_dir: Path, start: datetime | None = START
+    ) -> None:
         self._args = (alerter_url, audit_url, config_dir)
+        self._start = start
         self._ready = threading.Event()
         self._loop = asyncio.new_event_loop()
         self._stop: asyncio.Event | None = None
@@ -140,7 +150,7 @@ class ThreadedApi:
         self._stop = asyncio.Event()
         audit_pool = await create_pool(audit_url, min_size=1, max_size=2)
         try:
-            async with serve_api(alerter_url, audit_pool, config_dir) as api:
+            async with serve_api(alerter_url, audit_pool, config_dir, start=self._start) as api:
                 self.api = api
                 self._ready.set()
                 await self._stop.wait()
@@ -149,9 +159,11 @@ class ThreadedApi:
 
 
 @contextlib.contextmanager
-def threaded_api(alerter_url: str, audit_url: str, config_dir: Path) -> Iterator[ThreadedApi]:
+def threaded_api(
+    alerter_url: str, audit_url: str, config_dir: Path, start: datetime | None = START
+) -> Iterator[ThreadedApi]:
     """A started :class:`ThreadedApi`, stopped at the end of the block."""
-    served = ThreadedApi(alerter_url, audit_url, config_dir)
+    served = ThreadedApi(alerter_url, audit_url, config_dir, start)
     with served:
         yield served
 

@@ -172,6 +172,6 @@ def _post_alerts(deps: ApiDeps) -> Any:
             await deps.intake.ingest(accepted)
         if errors:
             raise bad_request("; ".join(errors))
-        return web.Response(status=200)
+        return web.Response(status=200, content_type="application/json")
 
     return handler

@@ -201,6 +201,6 @@ def _delete(deps: ApiDeps) -> Any:
             return _not_found(silence_id)
         except store.SilenceStateError:
             pass  # already expired: what the caller wants already holds
-        return web.Response(status=200)
+        return web.Response(status=200, content_type="application/json")
 
     return handler
