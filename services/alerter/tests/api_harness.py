@@ -41,10 +41,17 @@ route:
   routes:
     - matchers: ['team="db"']
       receiver: db
+    - matchers: ['team="night"']
+      receiver: ops
+      mute_time_intervals: [weekdays]
 inhibit_rules:
   - source_matchers: ['severity="critical"']
     target_matchers: ['severity="warning"']
     equal: [alertname]
+time_intervals:
+  - name: weekdays
+    time_intervals:
+      - weekdays: ['monday:friday']
 receivers:
   - name: ops
     log_configs: [{}]

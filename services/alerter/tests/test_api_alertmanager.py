@@ -55,6 +55,13 @@ async def test_posted_alerts_are_listed_with_receivers_and_state(api: ServedApi)
     assert disk["endsAt"] == "2026-01-06T12:05:00.000Z"  # resolve_timeout 5m
 
 
+async def test_time_intervals_muting_a_route_are_listed(api: ServedApi) -> None:
+    await _post(api, _alert("Backup", team="night"))
+    (backup,) = await _alerts(api)
+    assert backup["status"]["mutedBy"] == ["weekdays"]  # 2026-01-06 is a Tuesday
+    assert backup["status"]["state"] == "active"
+
+
 async def test_filters_and_receiver_regex(api: ServedApi) -> None:
     await _post(api, _alert("Disk", team="db"), _alert("Cpu"), _alert("Mem", team="web"))
     names = [a["labels"]["alertname"] for a in await _alerts(api, filter='team=~"db|web"')]

@@ -2,11 +2,13 @@
 
 :func:`load_alerts` reads the active alerts (Alertmanager lists no resolved alert);
 :func:`build_views` computes for each its receivers (the routes its labels reach), the
-silences muting it (``silencedBy``) and the firing alerts inhibiting it (``inhibitedBy``),
-hence its state: ``suppressed`` when silenced or inhibited, ``unprocessed`` while it is in no
-aggregation group yet, ``active`` otherwise. :func:`keep` is the API's filter (Alertmanager's
-``alertFilter``: label matchers, receiver regex, the active/silenced/inhibited/unprocessed
-flags) and :meth:`AlertView.to_api` the JSON object.
+silences muting it (``silencedBy``), the firing alerts inhibiting it (``inhibitedBy``) and
+the time intervals keeping its routes quiet now (``mutedBy``; informative, it does not
+change the state), hence its state: ``suppressed`` when silenced or inhibited,
+``unprocessed`` while it is in no aggregation group yet, ``active`` otherwise.
+:func:`keep` is the API's filter (Alertmanager's ``alertFilter``: label matchers, receiver
+regex, the active/silenced/inhibited/unprocessed flags) and :meth:`AlertView.to_api` the
+JSON object.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from vigil_alerter.api.deps import ConfigView
+from vigil_alerter.api.deps import ConfigView, RouteView
 
 __all__ = [
     "AlertFilter",
@@ -108,6 +110,7 @@ class AlertView:
     receivers: tuple[str, ...]
     silenced_by: tuple[str, ...]
     inhibited_by: tuple[str, ...]
+    muted_by: tuple[str, ...] = ()
 
     @property
     def state(self) -> str:
@@ -131,7 +134,7 @@ class AlertView:
                 "state": self.state,
                 "silencedBy": list(self.silenced_by),
                 "inhibitedBy": list(self.inhibited_by),
-                "mutedBy": [],
+                "mutedBy": list(self.muted_by),
             },
         }
         if row.generator_url:
@@ -150,7 +153,8 @@ def build_views(
     sources = rows if firing is None else firing
     views = []
     for row in rows:
-        receivers = tuple(dict.fromkeys(route.receiver for route in loaded.tree.match(row.labels)))
+        routes = loaded.tree.match(row.labels)
+        receivers = tuple(dict.fromkeys(route.receiver for route in routes))
         silenced = tuple(s.id for s in silences if s.mutes(row.labels, now))
         inhibited = tuple(
             source.fingerprint
@@ -158,8 +162,19 @@ def build_views(
             if source.fingerprint != row.fingerprint
             and loaded.inhibitor.inhibits(row.labels, [source.labels])
         )
-        views.append(AlertView(row, receivers, silenced, inhibited))
+        muted = tuple(dict.fromkeys(n for r in routes for n in _muting(r, loaded, now)))
+        views.append(AlertView(row, receivers, silenced, inhibited, muted))
     return views
+
+
+def _muting(route: RouteView, loaded: ConfigView, now: datetime) -> list[str]:
+    """The route's time intervals keeping it from notifying now: mute intervals in force,
+    and its active intervals when none of them holds."""
+    muting = [n for n in route.mute_time_intervals if loaded.intervals.contains(n, now)]
+    active = route.active_time_intervals
+    if active and not any(loaded.intervals.contains(n, now) for n in active):
+        muting.extend(active)
+    return muting
 
 
 @dataclass(frozen=True)

@@ -30,16 +30,29 @@ __all__ = [
     "ConfigView",
     "HolderView",
     "InhibitorView",
+    "IntervalsView",
     "RouteView",
     "TreeView",
 ]
 
 
 class RouteView(Protocol):
-    """A matched route: only its receiver matters to the API."""
+    """A matched route: its receiver and time intervals."""
 
     @property
     def receiver(self) -> str: ...
+
+    @property
+    def mute_time_intervals(self) -> tuple[str, ...]: ...
+
+    @property
+    def active_time_intervals(self) -> tuple[str, ...]: ...
+
+
+class IntervalsView(Protocol):
+    """The named time intervals: whether one holds at a time."""
+
+    def contains(self, name: str, at: datetime) -> bool: ...
 
 
 class TreeView(Protocol):
@@ -67,6 +80,9 @@ class ConfigView(Protocol):
 
     @property
     def inhibitor(self) -> InhibitorView: ...
+
+    @property
+    def intervals(self) -> IntervalsView: ...
 
 
 class HolderView(Protocol):
