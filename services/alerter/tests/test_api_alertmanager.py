@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
+from prometheus_client import REGISTRY
 
 from vigil_schema.messages import label_fingerprint
 
@@ -87,6 +88,7 @@ async def test_bad_queries_answer_400_with_the_reason(api: ServedApi) -> None:
 
 
 async def test_invalid_alerts_are_refused_and_valid_ones_taken(api: ServedApi) -> None:
+    before = REGISTRY.get_sample_value("vigil_alerter_candidates_total", {"source": "api"})
     status, body = await _post(
         api, _alert("Good"), {"labels": {}}, {"labels": {"bad-name": "x"}}, {"labels": 3}
     )
@@ -95,6 +97,8 @@ async def test_invalid_alerts_are_refused_and_valid_ones_taken(api: ServedApi) -
         assert f"alerts[{index}]" in body
     assert "alerts[0]" not in body
     assert [a["labels"]["alertname"] for a in await _alerts(api)] == ["Good"]
+    after = REGISTRY.get_sample_value("vigil_alerter_candidates_total", {"source": "api"})
+    assert (after or 0) - (before or 0) == 1
     for bad in ("not json", '{"labels": {}}'):
         status, _ = await call("POST", f"{api.url}/api/v2/alerts", json=bad)
         assert status == 400

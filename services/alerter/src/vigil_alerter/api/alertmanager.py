@@ -9,13 +9,12 @@ POST /api/v2/alerts reads each alert with ``IncomingAlert.from_postable`` (Alert
 rules: no ``startsAt`` is now, no ``endsAt`` is now + ``resolve_timeout``; no labels, a bad
 label name or an end before the start is refused) and hands them to intake; as in
 Alertmanager the valid alerts of a batch are taken even when others are refused (the 400
-lists the refusals).
+lists the refusals). Each taken alert counts in ``vigil_alerter_candidates_total{source="api"}``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -30,7 +29,8 @@ from vigil_alerter.api.alerts_view import (
 )
 from vigil_alerter.api.deps import ApiDeps
 from vigil_alerter.api.params import bad_request, flag, label_matchers, receiver_regex
-from vigil_alerter.engine.incoming import IncomingAlert
+from vigil_alerter.engine.incoming import API_SOURCE, IncomingAlert
+from vigil_alerter.metrics import CANDIDATES
 from vigil_alerter.store.silence_rows import active_silences
 
 __all__ = ["alertmanager_routes"]
@@ -91,13 +91,12 @@ def _alert_filter(request: web.Request) -> AlertFilter:
     )
 
 
-async def _views(deps: ApiDeps, ids: Sequence[int] | None = None) -> list[AlertView]:
+async def _views(deps: ApiDeps) -> list[AlertView]:
     now = deps.clock()
     async with deps.pool.acquire() as conn:
         firing = await load_alerts(conn)
         silences = await active_silences(conn, now)
-    rows = firing if ids is None else [r for r in firing if r.id in set(ids)]
-    return build_views(rows, deps.holder.current, silences, now, firing)
+    return build_views(firing, deps.holder.current, silences, now)
 
 
 def _get_alerts(deps: ApiDeps) -> Any:
@@ -169,6 +168,7 @@ def _post_alerts(deps: ApiDeps) -> Any:
             except ValueError as exc:
                 errors.append(f"alerts[{index}]: {exc}")
         if accepted:
+            CANDIDATES.labels(API_SOURCE).inc(len(accepted))
             await deps.intake.ingest(accepted)
         if errors:
             raise bad_request("; ".join(errors))

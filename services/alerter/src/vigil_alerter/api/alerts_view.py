@@ -40,7 +40,7 @@ SELECT a.id, a.fingerprint, a.labels, a.annotations, a.first_seen_at, a.updated_
        a.last_seen_at, a.ends_at, a.generator_url,
        EXISTS (SELECT 1 FROM alert_group_members m WHERE m.alert_id = a.id) AS grouped
 FROM alerts a
-WHERE a.active {extra}
+WHERE a.active
 ORDER BY a.first_seen_at, a.id
 """
 
@@ -91,15 +91,9 @@ class AlertRow:
         )
 
 
-async def load_alerts(
-    conn: asyncpg.Connection | asyncpg.Pool, ids: Sequence[int] | None = None
-) -> list[AlertRow]:
-    """The active alerts (only those of ``ids`` when given), oldest first."""
-    if ids is None:
-        records = await conn.fetch(_SELECT.format(extra=""))
-    else:
-        records = await conn.fetch(_SELECT.format(extra="AND a.id = ANY($1::bigint[])"), ids)
-    return [AlertRow.from_record(r) for r in records]
+async def load_alerts(conn: asyncpg.Connection) -> list[AlertRow]:
+    """The active alerts, oldest first."""
+    return [AlertRow.from_record(r) for r in await conn.fetch(_SELECT)]
 
 
 @dataclass(frozen=True)
@@ -147,10 +141,8 @@ def build_views(
     loaded: ConfigView,
     silences: Sequence[SilenceView],
     now: datetime,
-    firing: Sequence[AlertRow] | None = None,
 ) -> list[AlertView]:
-    """Views of ``rows``; ``firing`` (default ``rows``) are the possible inhibition sources."""
-    sources = rows if firing is None else firing
+    """Views of ``rows`` (every active alert: the possible inhibition sources too)."""
     views = []
     for row in rows:
         routes = loaded.tree.match(row.labels)
@@ -158,7 +150,7 @@ def build_views(
         silenced = tuple(s.id for s in silences if s.mutes(row.labels, now))
         inhibited = tuple(
             source.fingerprint
-            for source in sources
+            for source in rows
             if source.fingerprint != row.fingerprint
             and loaded.inhibitor.inhibits(row.labels, [source.labels])
         )
