@@ -159,6 +159,18 @@ async def test_groups_list_the_alerts_of_each_aggregation_group(api: ServedApi) 
         "GET", f"{api.url}/api/v2/alerts/groups", params={"filter": 'host="b"'}
     )
     assert [(g["receiver"]["name"], len(g["alerts"])) for g in only] == [("db", 1)]
+    silence = {
+        "matchers": [{"name": "alertname", "value": "Cpu", "isRegex": False}],
+        "startsAt": "2026-01-06T12:00:00Z",
+        "endsAt": "2026-01-06T13:00:00Z",
+        "createdBy": "tester",
+        "comment": "",
+    }
+    assert (await call("POST", f"{api.url}/api/v2/silences", json=silence))[0] == 200
+    status, unmuted = await call(
+        "GET", f"{api.url}/api/v2/alerts/groups", params={"muted": "false"}
+    )
+    assert [g["receiver"]["name"] for g in unmuted] == ["db"]
 
 
 async def test_status_reports_the_configuration_text(api: ServedApi) -> None:
