@@ -8,8 +8,8 @@ Contract:
 - :func:`parse_config` parses YAML text (PyYAML's safe loader, except that ``12:00`` stays
   text instead of YAML 1.1's base-60 integer, as Alertmanager reads it), validates it with the
   pydantic models, then checks what pydantic does not: every matcher parses, every regex
-  (``match_re``, ``=~``) compiles, every ``match`` key is a label name, every time interval
-  value parses.
+  (``match_re``, ``=~``) compiles, every ``match`` key, ``group_by`` and ``equal`` entry is a
+  label name (no duplicates), every time interval value parses.
 - Any problem raises :class:`ConfigError`, one line per problem:
   ``<source>:<line>: <field path>: <reason>`` (``alerter.yml:12: route.routes[0].group_wait:
   not a duration: 'soon' ...``); the line is the field's own, or its nearest enclosing one
@@ -155,9 +155,20 @@ def _check_matchers(
                     issues.add((*path, field, name), str(exc))
 
 
+def _check_label_names(issues: _Issues, path: Path_, names: list[str]) -> None:
+    for index, name in enumerate(names):
+        if name == "..." and path[-1] == "group_by":
+            continue
+        if not _LABEL_NAME.match(name):
+            issues.add((*path, index), f"invalid label name {name!r}")
+        elif name in names[:index]:
+            issues.add((*path, index), f"duplicated label {name!r}")
+
+
 def _semantic_issues(config: AlerterConfig, issues: _Issues) -> None:
     for path, route in _routes(config.route, ("route",)):
         _check_matchers(issues, path, route.matchers, route.match, route.match_re)
+        _check_label_names(issues, (*path, "group_by"), route.group_by or [])
     for index, rule in enumerate(config.inhibit_rules):
         path = ("inhibit_rules", index)
         _check_matchers(
@@ -166,6 +177,7 @@ def _semantic_issues(config: AlerterConfig, issues: _Issues) -> None:
         _check_matchers(
             issues, path, rule.target_matchers, rule.target_match, rule.target_match_re, "target_"
         )
+        _check_label_names(issues, (*path, "equal"), rule.equal)
     try:
         TimeIntervals.from_config(config)
     except TimeIntervalError as exc:

@@ -101,7 +101,7 @@ def _days_of_month(text: str) -> Range:
 def _months(text: str) -> Range:
     begin, end = _range(text, _month)
     if begin > end:
-        raise ValueError(f"end month {end} is before start month {begin}")
+        raise ValueError(f"end month {_MONTHS[end - 1]} is before start month {_MONTHS[begin - 1]}")
     return begin, end
 
 
