@@ -5,7 +5,8 @@ from the clock, the API shape, and one audit row per change."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -178,3 +179,38 @@ async def test_expire_active_and_pending(pg_pool: Any, pg_pool_as: PoolAs) -> No
         "SELECT actor FROM audit_log WHERE action = 'silence.expired' AND entity_id = $1", active
     )
     assert actor == "bob"
+
+
+async def test_in_place_updates_alertmanager_allows(pg_pool: Any, pg_pool_as: PoolAs) -> None:
+    clock = ManualClock(datetime(2026, 1, 6, 12, 0, 0, 400_000, tzinfo=UTC))
+    alerter = await pg_pool_as("vigil_alerter")
+    async with alerter.acquire() as conn:
+        spec = _spec(clock)
+        sid = await create_silence(conn, spec, now=clock(), actor="api")
+        clock.advance(60)
+        # the start as an API client sends it back: to the second (Alertmanager's Unix())
+        echoed = replace(spec, starts_at=spec.starts_at.replace(microsecond=0), comment="x")
+        assert await set_silence(conn, echoed, now=clock(), silence_id=sid, actor="bob") == sid
+        stored = await get_silence(conn, sid)
+        assert stored.starts_at == spec.starts_at
+        pending = await create_silence(conn, _spec(clock, start=600), now=clock())
+        later = _spec(clock, start=1200)
+        assert await update_silence(conn, pending, later, now=clock()) == pending
+        assert (await get_silence(conn, pending)).starts_at == later.starts_at
+        with pytest.raises(SilenceNotFoundError):
+            await update_silence(conn, "00000000-0000-0000-0000-000000000000", later, now=clock())
+    rows = await pg_pool.fetch(
+        "SELECT action, actor FROM audit_log WHERE entity_id = $1 ORDER BY ts, id", sid
+    )
+    assert [(r["action"], r["actor"]) for r in rows] == [
+        ("silence.created", "api"), ("silence.updated", "bob")]  # fmt: skip
+
+
+def test_matcher_flags_must_be_booleans() -> None:
+    clock = ManualClock()
+    bad = SilenceSpec(({**CAM, "isRegex": "yes"},), clock(), clock() + HOUR, "ann")
+    with pytest.raises(SilenceValidationError, match="booleans"):
+        validate_silence(bad, clock())
+    missing = SilenceSpec(({"name": "a"},), clock(), clock() + HOUR, "ann")
+    with pytest.raises(SilenceValidationError, match="needs 'value'"):
+        validate_silence(missing, clock())

@@ -6,26 +6,27 @@ A silence mutes every alert whose labels match all its matchers while
 
 Alertmanager's rules (``silence.Silences.Set``/``Expire``, API v2), with the caller's clock:
 
-- validation (:func:`validate_silence`): at least one matcher; label names valid; regexes
-  compile (anchored, as Alertmanager's); not every matcher matches the empty string (such a
-  silence would mute everything); ``starts_at < ends_at``; ``ends_at`` not in the past;
+- validation (:func:`validate_silence`): at least one matcher, each one Alertmanager's
+  (:meth:`Matcher.from_api`: a valid label name, an anchored regex that compiles); not every
+  matcher matches the empty string (such a silence would mute everything); ``createdBy`` not
+  blank; ``starts_at < ends_at``; ``ends_at`` not in the past;
 - create: a start in the past becomes ``now``; returns the new uuid;
 - update (an id given): in place when the matchers are unchanged and the times allowed
-  (an active silence keeps its start and does not end in the past; a pending one does not
-  start in the past); otherwise the old silence is expired (unless it already is) and a new
-  one created with a new uuid, which is returned;
+  (an active silence keeps its start, compared to the second, and does not end in the past;
+  a pending one does not start in the past); otherwise the old silence is expired (unless it
+  already is) and a new one created with a new uuid, which is returned;
 - expire: an active silence ends ``now``; a pending one starts and ends ``now``; an expired
   one raises :class:`SilenceStateError`.
 
 Every change writes an ``audit_log`` row (``silence.created``/``updated``/``expired``, entity
-``silence``, id the uuid) in the same transaction. Unknown ids raise
+``silence``, id the uuid, actor ``actor`` or else the silence's author) in the same
+transaction (a savepoint of the caller's, if any). Unknown ids raise
 :class:`SilenceNotFoundError`; invalid input :class:`SilenceValidationError`. ``updatedAt``
 is the row's ``updated_at``, which the table's trigger sets to the database's time.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -34,6 +35,7 @@ from typing import Any, Final, Literal
 
 import asyncpg
 
+from vigil_alerter.config.matchers import Matcher, MatcherError
 from vigil_runtime.audit import write_audit
 
 __all__ = [
@@ -55,7 +57,6 @@ __all__ = [
 ]
 
 SilenceState = Literal["pending", "active", "expired"]
-_LABEL_NAME: Final = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _SERVICE: Final = "vigil-alerter"
 _COLUMNS: Final = "uuid, matchers, starts_at, ends_at, created_by, comment, updated_at"
 
@@ -129,41 +130,24 @@ def _iso(at: datetime) -> str:
 
 
 def normalize_matchers(matchers: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], ...]:
-    """Check each API matcher and return it as ``{name, value, isRegex, isEqual}``."""
+    """Check each API matcher (Alertmanager's rules, :class:`Matcher`) and return it as
+    ``{name, value, isRegex, isEqual}``; at least one, and not all matching ``""``."""
     if not matchers:
         raise SilenceValidationError("at least one matcher is required")
-    found: list[dict[str, Any]] = []
+    parsed: list[Matcher] = []
     for index, raw in enumerate(matchers):
-        name, value = raw.get("name"), raw.get("value")
-        is_regex, is_equal = raw.get("isRegex", False), raw.get("isEqual", True)
-        if not isinstance(name, str) or not _LABEL_NAME.match(name):
-            raise SilenceValidationError(f"matchers[{index}]: invalid label name {name!r}")
-        if not isinstance(value, str):
-            raise SilenceValidationError(f"matchers[{index}]: value must be a string")
-        if not isinstance(is_regex, bool) or not isinstance(is_equal, bool):
+        flags = (raw.get("isRegex", False), raw.get("isEqual", True))
+        if not all(isinstance(flag, bool) for flag in flags):
             raise SilenceValidationError(f"matchers[{index}]: isRegex/isEqual must be booleans")
-        if is_regex:
-            try:
-                re.compile(f"^(?:{value})$")
-            except re.error as exc:
-                raise SilenceValidationError(
-                    f"matchers[{index}]: invalid regular expression {value!r}: {exc}"
-                ) from None
-        found.append({"name": name, "value": value, "isRegex": is_regex, "isEqual": is_equal})
-    if all(_matches_empty(m) for m in found):
+        try:
+            parsed.append(Matcher.from_api(raw))
+        except MatcherError as exc:
+            raise SilenceValidationError(f"matchers[{index}]: {exc}") from None
+    if all(m.matches({}) for m in parsed):
         raise SilenceValidationError(
             "at least one matcher must not match the empty string (it would mute everything)"
         )
-    return tuple(found)
-
-
-def _matches_empty(matcher: Mapping[str, Any]) -> bool:
-    """Whether the matcher matches an absent label (the empty string)."""
-    if matcher["isRegex"]:
-        hit = re.fullmatch(f"(?:{matcher['value']})", "") is not None
-    else:
-        hit = matcher["value"] == ""
-    return hit if matcher["isEqual"] else not hit
+    return tuple(m.to_api() for m in parsed)
 
 
 def validate_silence(spec: SilenceSpec, now: datetime) -> SilenceSpec:
@@ -217,18 +201,25 @@ async def list_silences(
 
 
 async def create_silence(
-    conn: asyncpg.Connection, spec: SilenceSpec, *, now: datetime, service: str = _SERVICE
+    conn: asyncpg.Connection,
+    spec: SilenceSpec,
+    *,
+    now: datetime,
+    actor: str | None = None,
+    service: str = _SERVICE,
 ) -> str:
-    """Validate and store a new silence as ``spec.created_by``; returns its uuid."""
+    """Validate and store a new silence; returns its uuid. ``actor`` (the audit row's)
+    defaults to ``spec.created_by``."""
     spec = validate_silence(spec, now)
     async with conn.transaction():
-        return await _insert(conn, spec, now, service, replaces=None)
+        return await _insert(conn, spec, now, actor or spec.created_by, service, replaces=None)
 
 
 async def _insert(
     conn: asyncpg.Connection,
     spec: SilenceSpec,
     now: datetime,
+    actor: str,
     service: str,
     *,
     replaces: str | None,
@@ -244,11 +235,12 @@ async def _insert(
         "matchers": [dict(m) for m in spec.matchers],
         "starts_at": starts_at.isoformat(),
         "ends_at": spec.ends_at.isoformat(),
+        "created_by": spec.created_by,
         "comment": spec.comment,
     }
     if replaces is not None:
         details["replaces"] = replaces
-    await _audit(conn, "silence.created", str(new_id), spec.created_by, details, now, service)
+    await _audit(conn, "silence.created", str(new_id), actor, details, now, service)
     return str(new_id)
 
 
@@ -258,6 +250,7 @@ async def update_silence(
     spec: SilenceSpec,
     *,
     now: datetime,
+    actor: str | None = None,
     service: str = _SERVICE,
 ) -> str:
     """Change silence ``silence_id`` as Alertmanager does; returns the id that now holds it.
@@ -271,13 +264,13 @@ async def update_silence(
         )
         if row is None:
             raise SilenceNotFoundError(f"no silence {silence_id!r}")
-        previous = _from_row(row)
+        previous, who = _from_row(row), actor or spec.created_by
         if _can_update(previous, spec, now):
-            await _update_in_place(conn, previous, spec, now, service)
+            await _update_in_place(conn, previous, spec, now, who, service)
             return previous.id
         if previous.state(now) != "expired":
-            await _expire(conn, previous, spec.created_by, now, service, replaced=True)
-        return await _insert(conn, spec, now, service, replaces=previous.id)
+            await _expire(conn, previous, who, now, service, replaced=True)
+        return await _insert(conn, spec, now, who, service, replaces=previous.id)
 
 
 def _can_update(previous: Silence, spec: SilenceSpec, now: datetime) -> bool:
@@ -286,7 +279,8 @@ def _can_update(previous: Silence, spec: SilenceSpec, now: datetime) -> bool:
         return False
     match previous.state(now):
         case "active":
-            return spec.starts_at == previous.starts_at and spec.ends_at >= now
+            same_start = int(spec.starts_at.timestamp()) == int(previous.starts_at.timestamp())
+            return same_start and spec.ends_at >= now
         case "pending":
             return spec.starts_at >= now
         case _:
@@ -294,20 +288,27 @@ def _can_update(previous: Silence, spec: SilenceSpec, now: datetime) -> bool:
 
 
 async def _update_in_place(
-    conn: asyncpg.Connection, previous: Silence, spec: SilenceSpec, now: datetime, service: str
+    conn: asyncpg.Connection,
+    previous: Silence,
+    spec: SilenceSpec,
+    now: datetime,
+    actor: str,
+    service: str,
 ) -> None:
+    # Alertmanager compares an active silence's start to the second: keep the stored one
+    starts_at = previous.starts_at if previous.state(now) == "active" else spec.starts_at
     await conn.execute(
         "UPDATE silences SET starts_at = $2, ends_at = $3, created_by = $4, comment = $5"
         " WHERE uuid = $1",
-        uuid.UUID(previous.id), spec.starts_at, spec.ends_at, spec.created_by, spec.comment,
+        uuid.UUID(previous.id), starts_at, spec.ends_at, spec.created_by, spec.comment,
     )  # fmt: skip
     details = {
-        "starts_at": spec.starts_at.isoformat(),
+        "starts_at": starts_at.isoformat(),
         "ends_at": spec.ends_at.isoformat(),
         "comment": spec.comment,
         "previous_ends_at": previous.ends_at.isoformat(),
     }
-    await _audit(conn, "silence.updated", previous.id, spec.created_by, details, now, service)
+    await _audit(conn, "silence.updated", previous.id, actor, details, now, service)
 
 
 async def set_silence(
@@ -316,12 +317,13 @@ async def set_silence(
     *,
     now: datetime,
     silence_id: str | None = None,
+    actor: str | None = None,
     service: str = _SERVICE,
 ) -> str:
     """``POST /api/v2/silences``: create when ``silence_id`` is None, else update."""
     if silence_id:
-        return await update_silence(conn, silence_id, spec, now=now, service=service)
-    return await create_silence(conn, spec, now=now, service=service)
+        return await update_silence(conn, silence_id, spec, now=now, actor=actor, service=service)
+    return await create_silence(conn, spec, now=now, actor=actor, service=service)
 
 
 async def expire_silence(
