@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,10 +21,6 @@ import pytest_asyncio
 
 from vigil_alerter.clock import ManualClock
 from vigil_alerter.config.holder import LoadedConfig
-from vigil_alerter.config.loader import parse_config
-from vigil_alerter.config.time_intervals import TimeIntervals
-from vigil_alerter.routing.inhibit import Inhibitor
-from vigil_alerter.routing.tree import RoutingTree
 
 
 @dataclass
@@ -48,15 +43,7 @@ async def alerter_pool(pg_pool_as: Callable[[str], Awaitable[Any]]) -> Any:
 @pytest.fixture
 def loaded_config(clock: ManualClock) -> Callable[[str], LoadedConfig]:
     def build(text: str) -> LoadedConfig:
-        config = parse_config(text, source="test.yml")
-        return LoadedConfig(
-            config=config,
-            tree=RoutingTree.from_config(config),
-            inhibitor=Inhibitor.from_config(config),
-            intervals=TimeIntervals.from_config(config),
-            digest=hashlib.sha256(text.encode()).hexdigest(),
-            loaded_at=clock(),
-        )
+        return LoadedConfig.parse(text, "test.yml", clock())
 
     return build
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from conftest import FixedConfig
 from vigil_alerter.clock import ManualClock
-from vigil_alerter.engine.flusher import Flusher
+from vigil_alerter.engine.flusher import Flusher, update_reason
 from vigil_alerter.engine.incoming import IncomingAlert
-from vigil_alerter.engine.intake import Intake
+from vigil_alerter.engine.intake import ConfigSource, Intake
 from vigil_alerter.store import groups
+from vigil_alerter.store.groups import GroupRow
 from vigil_schema.enums import AlertSeverity, CandidateStatus
 from vigil_schema.messages import AlertCandidate
 
@@ -85,7 +85,7 @@ def alert(
 class Engine:
     """An intake and a flusher on one configuration, and the outbox as rows."""
 
-    def __init__(self, pool: Any, source: FixedConfig, clock: ManualClock) -> None:
+    def __init__(self, pool: Any, source: ConfigSource, clock: ManualClock) -> None:
         self.pool, self.clock = pool, clock
         self.intake = Intake(pool, source, clock)
         self.flusher = Flusher(pool, source, clock, EXTERNAL)
@@ -109,7 +109,7 @@ class Engine:
 
 @pytest.fixture
 def engine(
-    alerter_pool: Any, config_source: Callable[[str], FixedConfig], clock: ManualClock
+    alerter_pool: Any, config_source: Callable[[str], ConfigSource], clock: ManualClock
 ) -> Engine:
     return Engine(alerter_pool, config_source(CONFIG), clock)
 
@@ -127,14 +127,18 @@ async def test_hundred_candidates_within_group_wait_make_one_notification(
     assert sorted(row["channel"] for row in queued) == ["log:0", "webhook:0"]
     for row in queued:
         body = row["payload"]
-        assert row["kind"] == "firing" and row["status"] == "pending"
+        assert row["kind"] == "firing"
+        assert row["status"] == "pending"
         assert row["receiver"] == "hook"
-        assert body["version"] == "4" and body["status"] == "firing"
+        assert body["version"] == "4"
+        assert body["status"] == "firing"
         assert len(body["alerts"]) == 100
         assert {a["labels"]["object"] for a in body["alerts"]} == {str(n) for n in range(100)}
         assert body["groupLabels"] == {"alertname": "motion", "camera_id": "cam-1"}
         assert body["commonLabels"] == {
-            "alertname": "motion", "camera_id": "cam-1", "severity": "warning"
+            "alertname": "motion",
+            "camera_id": "cam-1",
+            "severity": "warning",
         }
         assert body["groupKey"] == row["group_key"]
         assert body["externalURL"] == EXTERNAL
@@ -193,7 +197,8 @@ async def test_resolved_group_notifies_resolved_then_disappears(
     assert sorted(r["channel"] for r in resolved) == ["log:0", "webhook:0"]
     assert {r["kind"] for r in resolved} == {"resolved"}
     body = resolved[0]["payload"]
-    assert body["status"] == "resolved" and body["vigil"]["kind"] == "resolved"
+    assert body["status"] == "resolved"
+    assert body["vigil"]["kind"] == "resolved"
     assert [a["status"] for a in body["alerts"]] == ["resolved"]
     assert body["alerts"][0]["endsAt"] != "0001-01-01T00:00:00Z"
     assert await engine.pool.fetchval("SELECT count(*) FROM alert_groups") == 0
@@ -251,7 +256,7 @@ async def test_operator_closed_alerts_are_left_out(engine: Engine, clock: Manual
 
 
 async def test_muted_time_interval_sends_nothing(
-    alerter_pool: Any, config_source: Callable[[str], FixedConfig], clock: ManualClock
+    alerter_pool: Any, config_source: Callable[[str], ConfigSource], clock: ManualClock
 ) -> None:
     engine = Engine(alerter_pool, config_source(MUTED_CONFIG), clock)
     await engine.intake.ingest([alert(clock, 1), alert(clock, 2, alertname="door")])
@@ -262,7 +267,7 @@ async def test_muted_time_interval_sends_nothing(
 
 
 async def test_two_flushers_notify_a_group_once(
-    alerter_pool: Any, config_source: Callable[[str], FixedConfig], clock: ManualClock
+    alerter_pool: Any, config_source: Callable[[str], ConfigSource], clock: ManualClock
 ) -> None:
     source = config_source(CONFIG)
     engine = Engine(alerter_pool, source, clock)
@@ -277,7 +282,7 @@ async def test_two_flushers_notify_a_group_once(
 
 
 async def test_a_locked_group_is_skipped(
-    alerter_pool: Any, config_source: Callable[[str], FixedConfig], clock: ManualClock
+    alerter_pool: Any, config_source: Callable[[str], ConfigSource], clock: ManualClock
 ) -> None:
     engine = Engine(alerter_pool, config_source(CONFIG), clock)
     await engine.intake.ingest([alert(clock, 1)])
@@ -288,3 +293,38 @@ async def test_a_locked_group_is_skipped(
         assert await engine.flusher.flush_due() == 0
     assert await engine.flusher.flush_due() == 1
     assert len(await engine.notifications()) == 2
+
+
+def logged(firing: set[str], resolved: set[str], *, ago: float | None) -> GroupRow:
+    now = ManualClock()()
+    return GroupRow(
+        group_key="g", route_key="", receiver="r", group_labels={}, created_at=now,
+        next_flush_at=now, flushed_at=now,
+        notified_at=None if ago is None else now - timedelta(seconds=ago),
+        notified_firing=frozenset(firing), notified_resolved=frozenset(resolved),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("log", "firing", "resolved", "send_resolved", "reason"),
+    [
+        (logged(set(), set(), ago=None), {"a"}, set(), True, "first"),
+        (logged(set(), set(), ago=None), set(), {"a"}, True, None),
+        (logged({"a"}, set(), ago=60), {"a", "b"}, set(), True, "changed"),
+        (logged({"a", "b"}, set(), ago=60), {"a"}, set(), False, None),
+        (logged({"a", "b"}, set(), ago=60), {"a"}, {"b"}, True, "resolved"),
+        (logged({"a"}, set(), ago=60), set(), {"a"}, False, "all_resolved"),
+        (logged(set(), {"a"}, ago=60), set(), {"a"}, True, None),
+        (logged({"a"}, set(), ago=3599), {"a"}, set(), True, None),
+        (logged({"a"}, set(), ago=3600), {"a"}, set(), True, "repeat"),
+    ],
+)
+def test_update_reason_is_alertmanagers_dedup_stage(
+    log: GroupRow, firing: set[str], resolved: set[str], send_resolved: bool, reason: str | None
+) -> None:
+    now = ManualClock()()
+    found = update_reason(
+        log, firing, resolved, send_resolved=send_resolved,
+        repeat_interval=timedelta(hours=1), now=now,
+    )  # fmt: skip
+    assert found == reason

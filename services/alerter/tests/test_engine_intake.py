@@ -3,16 +3,16 @@ ignored, groups and their first flush, cameras in maintenance, and the stream ha
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from conftest import FixedConfig
 from vigil_alerter.clock import ManualClock
 from vigil_alerter.engine.incoming import IncomingAlert
-from vigil_alerter.engine.intake import Intake
+from vigil_alerter.engine.intake import ConfigSource, Intake
 from vigil_runtime.streams import StreamEntry
 from vigil_schema.enums import AlertSeverity, CameraStatus, CandidateStatus
 from vigil_schema.messages import AlertCandidate, CameraStatusMessage, StreamMessage
@@ -29,6 +29,7 @@ route:
       group_by: [camera_id]
       group_wait: 10s
       continue: true
+    - receiver: ops
 receivers:
   - name: ops
     log_configs: [{}]
@@ -67,7 +68,7 @@ def entry(message: StreamMessage, n: int = 1) -> StreamEntry:
 
 @pytest.fixture
 def intake(
-    alerter_pool: Any, config_source: Callable[[str], FixedConfig], clock: ManualClock
+    alerter_pool: Any, config_source: Callable[[str], ConfigSource], clock: ManualClock
 ) -> Intake:
     return Intake(alerter_pool, config_source(CONFIG), clock)
 
@@ -86,15 +87,21 @@ async def test_a_repeated_candidate_updates_the_active_alert(
 
     [row] = await alerts(alerter_pool)
     assert row["fingerprint"] == first.fingerprint()
-    assert row["occurrences"] == 2 and row["active"] and row["status"] == "new"
+    assert row["occurrences"] == 2
+    assert row["active"]
+    assert row["status"] == "new"
     assert row["first_seen_at"] == clock() - timedelta(seconds=10)
     assert row["last_seen_at"] == clock()
-    assert row["title"] == "still" and row["annotations"] == {"summary": "still"}
+    assert row["title"] == "still"
+    assert row["annotations"] == {"summary": "still"}
     assert row["labels"] == {
-        "alertname": "camera_offline", "camera_id": "cam-1", "severity": "warning"
+        "alertname": "camera_offline",
+        "camera_id": "cam-1",
+        "severity": "warning",
     }
     assert row["camera_id"] is None  # no such camera registered: the label stays
-    assert row["source"] == "ingest" and row["rule"] == "camera_offline"
+    assert row["source"] == "ingest"
+    assert row["rule"] == "camera_offline"
 
 
 async def test_a_resolve_closes_the_alert_and_a_new_firing_is_a_new_row(
@@ -107,20 +114,26 @@ async def test_a_resolve_closes_the_alert_and_a_new_firing_is_a_new_row(
     await intake.ingest([IncomingAlert.from_candidate(candidate(clock))])
 
     first, second = await alerts(alerter_pool)
-    assert not first["active"] and first["status"] == "resolved"
-    assert first["resolved_by"] == "source" and first["ends_at"] == clock() - timedelta(60)
-    assert second["active"] and second["status"] == "new" and second["occurrences"] == 1
+    assert not first["active"]
+    assert first["status"] == "resolved"
+    assert first["resolved_by"] == "source"
+    assert first["ends_at"] == clock() - timedelta(seconds=60)
+    assert second["active"]
+    assert second["status"] == "new"
+    assert second["occurrences"] == 1
 
 
-async def test_a_resolve_of_an_acknowledged_alert_keeps_its_status(
+async def test_a_resolve_keeps_an_operators_closing_status(
     intake: Intake, alerter_pool: Any, clock: ManualClock
 ) -> None:
     await intake.ingest([IncomingAlert.from_candidate(candidate(clock))])
-    await alerter_pool.execute("UPDATE alerts SET status = 'investigating'")
+    await alerter_pool.execute("UPDATE alerts SET status = 'false_positive'")
     await intake.ingest([IncomingAlert.from_candidate(candidate(clock, resolved=True))])
 
     [row] = await alerts(alerter_pool)
-    assert not row["active"] and row["status"] == "investigating"
+    assert not row["active"]
+    assert row["status"] == "false_positive"
+    assert row["resolved_by"] is None
 
 
 async def test_a_resolve_for_no_active_alert_is_ignored(
@@ -147,10 +160,12 @@ async def test_groups_follow_the_routing_tree(
         ("pager", {"camera_id": "cam-1"}),
     ]
     assert [r["next_flush_at"] - clock() for r in rows] == [
-        timedelta(seconds=30), timedelta(seconds=10)
+        timedelta(seconds=30),
+        timedelta(seconds=10),
     ]
     assert rows[0]["group_key"].endswith(':{alertname="camera_offline"}')
-    assert rows[0]["created_at"] == clock() and rows[0]["flushed_at"] is None
+    assert rows[0]["created_at"] == clock()
+    assert rows[0]["flushed_at"] is None
 
 
 async def test_an_alert_that_started_long_ago_brings_the_first_flush_forward(
@@ -190,7 +205,8 @@ async def test_creation_and_resolve_are_audited(
 
     rows = await pg_pool.fetch("SELECT action, entity_type, ts FROM audit_log ORDER BY id")
     assert [(r["action"], r["entity_type"], r["ts"]) for r in rows] == [
-        ("alert.created", "alert", clock()), ("alert.resolved", "alert", clock())
+        ("alert.created", "alert", clock()),
+        ("alert.resolved", "alert", clock()),
     ]
 
 
@@ -215,3 +231,20 @@ async def test_a_bad_entry_raises_so_the_consumer_dead_letters_it(
     with pytest.raises(ValueError, match="not an alert candidate"):
         await intake.handle_entries([entry(status, 3)])
     assert await alerts(alerter_pool) == []
+
+
+async def test_concurrent_batches_in_opposite_orders_both_land(
+    intake: Intake, alerter_pool: Any, clock: ManualClock
+) -> None:
+    batch = [
+        IncomingAlert.from_candidate(candidate(clock, camera=f"cam-{n}", starts_ago=n))
+        for n in range(20)
+    ]
+
+    await asyncio.gather(intake.ingest(batch), intake.ingest(batch[::-1]))
+
+    rows = await alerts(alerter_pool)
+    assert len(rows) == 20
+    assert {r["occurrences"] for r in rows} == {2}
+    members = await alerter_pool.fetchval("SELECT count(*) FROM alert_group_members")
+    assert members == 20

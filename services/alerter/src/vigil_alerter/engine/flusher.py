@@ -137,7 +137,9 @@ class Flusher:
         async with self._pool.acquire() as conn:
             context = _Context(
                 now=now, loaded=loaded, silences=await active_silences(conn, now),
-                firing_labels=await alert_rows.firing_label_sets(conn, now),
+                firing_labels=(
+                    await alert_rows.firing_label_sets(conn, now) if loaded.inhibitor.rules else []
+                ),
             )  # fmt: skip
             while flushed < limit:
                 async with conn.transaction():
@@ -184,9 +186,10 @@ class Flusher:
             return None
         firing = {a.fingerprint for a in selection.firing}
         resolved = {a.fingerprint for a in selection.resolved}
-        send_resolved = any(
-            c.send_resolved
-            for c in [*receiver.webhook_configs, *receiver.apprise_configs, *receiver.log_configs]
+        send_resolved = (
+            any(c.send_resolved for c in receiver.webhook_configs)
+            or any(c.send_resolved for c in receiver.apprise_configs)
+            or any(c.send_resolved for c in receiver.log_configs)
         )
         reason = update_reason(group, firing, resolved, send_resolved=send_resolved,
                                repeat_interval=route.repeat_interval, now=ctx.now)  # fmt: skip

@@ -19,6 +19,7 @@ raises on one that is not (the consumer retries it alone and dead-letters it aft
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Protocol
 
@@ -28,6 +29,7 @@ from vigil_alerter.clock import Clock
 from vigil_alerter.config.holder import LoadedConfig
 from vigil_alerter.engine.incoming import IncomingAlert
 from vigil_alerter.metrics import ALERTS, CANDIDATES
+from vigil_alerter.routing.tree import Route
 from vigil_alerter.store import alerts as alert_rows
 from vigil_alerter.store import groups
 from vigil_runtime.audit import write_audit
@@ -74,7 +76,10 @@ class Intake:
         await self.ingest([IncomingAlert.from_candidate(c) for c in candidates])
 
     async def ingest(self, alerts: Sequence[IncomingAlert]) -> None:
-        """Upsert or resolve ``alerts`` and their groups, in one transaction."""
+        """Upsert or resolve ``alerts`` and their groups, in one transaction.
+
+        Rows are locked in a fixed order (alerts by fingerprint, then groups by key) so that
+        concurrent batches of several replicas never deadlock."""
         if not alerts:
             return
         now = self._clock()
@@ -83,10 +88,18 @@ class Intake:
             states = await alert_rows.camera_states(
                 conn, sorted({a.camera_id for a in alerts if a.camera_id})
             )
-            for alert in alerts:
+            placed: list[tuple[IncomingAlert, int]] = []
+            for alert in sorted(alerts, key=lambda a: a.fingerprint):  # stable sort
                 alert_id = await self._store(conn, alert, states, now)
                 if alert_id is not None:
-                    await self._group(conn, loaded, alert, alert_id, now)
+                    placed.append((alert, alert_id))
+            for placement in _plan(loaded, placed, now):
+                await groups.upsert_group(
+                    conn, group_key=placement.group_key, route_key=placement.route.key,
+                    receiver=placement.route.receiver, group_labels=placement.group_labels,
+                    now=now, first_flush_at=placement.first_flush_at,
+                )  # fmt: skip
+                await groups.add_members(conn, placement.group_key, placement.alert_ids)
 
     async def _store(
         self, conn: asyncpg.Connection, alert: IncomingAlert, states: dict[str, str],
@@ -126,18 +139,34 @@ class Intake:
         )  # fmt: skip
         return resolved.alert_id
 
-    async def _group(
-        self, conn: asyncpg.Connection, loaded: LoadedConfig, alert: IncomingAlert,
-        alert_id: int, now: datetime,
-    ) -> None:  # fmt: skip
-        """Upsert every group the routing tree puts the alert in, with it as a member."""
+
+@dataclass
+class _Placement:
+    """The alerts of one batch that go to one aggregation group."""
+
+    group_key: str
+    route: Route
+    group_labels: dict[str, str]
+    first_flush_at: datetime
+    alert_ids: list[int] = field(default_factory=list)
+
+
+def _plan(
+    loaded: LoadedConfig, placed: Sequence[tuple[IncomingAlert, int]], now: datetime
+) -> list[_Placement]:
+    """Route every alert (Alertmanager's tree, with ``continue``); the groups by key.
+
+    A new group first flushes ``group_wait`` from now, or at once when one of its alerts
+    started more than ``group_wait`` ago (Alertmanager)."""
+    plan: dict[str, _Placement] = {}
+    for alert, alert_id in placed:
         labels = dict(alert.labels)
         for route in loaded.tree.match(labels):
-            started_long_ago = alert.starts_at + route.group_wait < now
-            group_key = route.group_key(labels)
-            await groups.upsert_group(
-                conn, group_key=group_key, route_key=route.key, receiver=route.receiver,
-                group_labels=route.group_labels(labels), now=now,
-                first_flush_at=now if started_long_ago else now + route.group_wait,
-            )  # fmt: skip
-            await groups.add_member(conn, group_key, alert_id)
+            key = route.group_key(labels)
+            first = now if alert.starts_at + route.group_wait < now else now + route.group_wait
+            placement = plan.get(key)
+            if placement is None:
+                placement = plan[key] = _Placement(key, route, route.group_labels(labels), first)
+            placement.first_flush_at = min(placement.first_flush_at, first)
+            placement.alert_ids.append(alert_id)
+    return [plan[key] for key in sorted(plan)]

@@ -178,12 +178,19 @@ async def group_alerts(conn: asyncpg.Connection, group_key: str) -> list[AlertRo
     rows = await conn.fetch(_GROUP_ALERTS_SQL, group_key)
     return [
         AlertRow(
-            alert_id=int(r["id"]), fingerprint=r["fingerprint"], labels=dict(r["labels"]),
-            annotations=dict(r["annotations"]), starts_at=r["first_seen_at"],
-            ends_at=r["ends_at"], active=r["active"], generator_url=r["generator_url"],
-            status=AlertStatus(r["status"]), resolved_by=r["resolved_by"],
-            severity=r["severity"], data=dict(r["data"]),
-        )  # fmt: skip
+            alert_id=int(r["id"]),
+            fingerprint=r["fingerprint"],
+            labels=dict(r["labels"]),
+            annotations=dict(r["annotations"]),
+            starts_at=r["first_seen_at"],
+            ends_at=r["ends_at"],
+            active=r["active"],
+            generator_url=r["generator_url"],
+            status=AlertStatus(r["status"]),
+            resolved_by=r["resolved_by"],
+            severity=r["severity"],
+            data=dict(r["data"]),
+        )
         for r in rows
     ]
 

@@ -22,7 +22,7 @@ import asyncpg
 
 __all__ = [
     "GroupRow",
-    "add_member",
+    "add_members",
     "delete_if_empty",
     "lock_due_group",
     "record_flush",
@@ -98,13 +98,13 @@ async def upsert_group(
     )  # fmt: skip
 
 
-async def add_member(conn: asyncpg.Connection, group_key: str, alert_id: int) -> None:
-    """Put the alert in the group (no-op when it is already there)."""
+async def add_members(conn: asyncpg.Connection, group_key: str, alert_ids: Sequence[int]) -> None:
+    """Put the alerts in the group (those already there stay as they are)."""
     await conn.execute(
-        "INSERT INTO alert_group_members (group_key, alert_id) VALUES ($1, $2)"
-        " ON CONFLICT DO NOTHING",
+        "INSERT INTO alert_group_members (group_key, alert_id)"
+        " SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING",
         group_key,
-        alert_id,
+        sorted(set(alert_ids)),
     )
 
 

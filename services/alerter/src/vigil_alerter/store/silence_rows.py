@@ -13,7 +13,6 @@ from typing import Final
 
 import asyncpg
 
-from vigil_alerter.config.matchers import Matcher
 from vigil_alerter.routing.silences import SilenceRule
 from vigil_runtime.logging import get_logger
 
@@ -33,16 +32,11 @@ async def active_silences(conn: asyncpg.Connection, now: datetime) -> list[Silen
     rules: list[SilenceRule] = []
     for row in await conn.fetch(_ACTIVE_SQL, now):
         try:
-            matchers = [Matcher.from_api(m) for m in row["matchers"]]
+            rule = SilenceRule.from_api(
+                str(row["uuid"]), row["matchers"], row["starts_at"], row["ends_at"]
+            )
         except (ValueError, TypeError, KeyError) as exc:
             _log.warning("silence_unreadable", silence=str(row["uuid"]), error=str(exc))
             continue
-        rules.append(
-            SilenceRule(
-                id=str(row["uuid"]),
-                matchers=matchers,
-                starts_at=row["starts_at"],
-                ends_at=row["ends_at"],
-            )
-        )
+        rules.append(rule)
     return rules
