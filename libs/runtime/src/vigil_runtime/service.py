@@ -23,7 +23,6 @@ from collections.abc import Callable, Coroutine, Iterable, Iterator
 from typing import Any, NoReturn
 
 from aiohttp import web
-
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, Info
 from pydantic import ValidationError
 
@@ -42,6 +41,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_STARTUP",
     "SERVICE_KEY_PREFIX",
+    "Body",
     "Dependencies",
     "ServiceContext",
     "ServiceStopping",
