@@ -15,7 +15,6 @@ lists the refusals). Each taken alert counts in ``vigil_alerter_candidates_total
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from aiohttp import web
 
@@ -27,7 +26,7 @@ from vigil_alerter.api.alerts_view import (
     keep,
     load_alerts,
 )
-from vigil_alerter.api.deps import ApiDeps
+from vigil_alerter.api.deps import ApiDeps, Handler, RouteSpec
 from vigil_alerter.api.params import bad_request, flag, label_matchers, receiver_regex
 from vigil_alerter.engine.incoming import API_SOURCE, IncomingAlert
 from vigil_alerter.metrics import CANDIDATES
@@ -36,18 +35,18 @@ from vigil_alerter.store.silence_rows import active_silences
 __all__ = ["alertmanager_routes"]
 
 
-def alertmanager_routes(deps: ApiDeps) -> list[web.RouteDef]:
+def alertmanager_routes() -> list[RouteSpec]:
     """The /api/v2 routes other than silences."""
     return [
-        web.get("/api/v2/status", _status(deps)),
-        web.get("/api/v2/receivers", _receivers(deps)),
-        web.get("/api/v2/alerts", _get_alerts(deps)),
-        web.post("/api/v2/alerts", _post_alerts(deps)),
-        web.get("/api/v2/alerts/groups", _get_groups(deps)),
+        RouteSpec("GET", "/api/v2/status", _status),
+        RouteSpec("GET", "/api/v2/receivers", _receivers),
+        RouteSpec("GET", "/api/v2/alerts", _get_alerts),
+        RouteSpec("POST", "/api/v2/alerts", _post_alerts),
+        RouteSpec("GET", "/api/v2/alerts/groups", _get_groups),
     ]
 
 
-def _status(deps: ApiDeps) -> Any:
+def _status(deps: ApiDeps) -> Handler:
     async def handler(_request: web.Request) -> web.Response:
         version = {
             "version": deps.version,
@@ -69,7 +68,7 @@ def _status(deps: ApiDeps) -> Any:
     return handler
 
 
-def _receivers(deps: ApiDeps) -> Any:
+def _receivers(deps: ApiDeps) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         matchers = label_matchers(request, "receiver_matchers")
         names = [r.name for r in deps.holder.current.config.receivers]
@@ -99,7 +98,7 @@ async def _views(deps: ApiDeps) -> list[AlertView]:
     return build_views(firing, deps.holder.current, silences, now)
 
 
-def _get_alerts(deps: ApiDeps) -> Any:
+def _get_alerts(deps: ApiDeps) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         flt = _alert_filter(request)
         now = deps.clock()
@@ -118,7 +117,7 @@ ORDER BY g.group_key
 """
 
 
-def _get_groups(deps: ApiDeps) -> Any:
+def _get_groups(deps: ApiDeps) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         flt = _alert_filter(request)
         muted = flag(request, "muted")
@@ -147,7 +146,7 @@ def _get_groups(deps: ApiDeps) -> Any:
     return handler
 
 
-def _post_alerts(deps: ApiDeps) -> Any:
+def _post_alerts(deps: ApiDeps) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         try:
             items = await request.json()

@@ -143,20 +143,30 @@ def build_views(
     now: datetime,
 ) -> list[AlertView]:
     """Views of ``rows`` (every active alert: the possible inhibition sources too)."""
+    firing = [row.labels for row in rows] if loaded.config.inhibit_rules else []
     views = []
     for row in rows:
         routes = loaded.tree.match(row.labels)
         receivers = tuple(dict.fromkeys(route.receiver for route in routes))
         silenced = tuple(s.id for s in silences if s.mutes(row.labels, now))
-        inhibited = tuple(
-            source.fingerprint
-            for source in rows
-            if source.fingerprint != row.fingerprint
-            and loaded.inhibitor.inhibits(row.labels, [source.labels])
-        )
+        inhibited = _inhibiting(row, rows, loaded, firing) if firing else ()
         muted = tuple(dict.fromkeys(n for r in routes for n in _muting(r, loaded, now)))
         views.append(AlertView(row, receivers, silenced, inhibited, muted))
     return views
+
+
+def _inhibiting(
+    row: AlertRow, rows: Sequence[AlertRow], loaded: ConfigView, firing: list[dict[str, str]]
+) -> tuple[str, ...]:
+    """Fingerprints of the alerts inhibiting ``row`` (one pass over all first: most are not)."""
+    if not loaded.inhibitor.inhibits(row.labels, firing):
+        return ()
+    return tuple(
+        source.fingerprint
+        for source in rows
+        if source.fingerprint != row.fingerprint
+        and loaded.inhibitor.inhibits(row.labels, [source.labels])
+    )
 
 
 def _muting(route: RouteView, loaded: ConfigView, now: datetime) -> list[str]:

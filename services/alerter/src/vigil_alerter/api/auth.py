@@ -8,14 +8,13 @@ are never open); no ``Authorization: Bearer`` header or a wrong token → 401 wi
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from pydantic import SecretStr
 
-__all__ = ["Handler", "require_token"]
+from vigil_alerter.api.deps import Handler
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+__all__ = ["require_token"]
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="vigil-alerter"'}
 

@@ -13,12 +13,13 @@ audit rows and says so).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 import asyncpg
+from aiohttp import web
 from pydantic import SecretStr
 
 from vigil_alerter.clock import Clock
@@ -28,9 +29,11 @@ __all__ = [
     "AlertSink",
     "ApiDeps",
     "ConfigView",
+    "Handler",
     "HolderView",
     "InhibitorView",
     "IntervalsView",
+    "RouteSpec",
     "RouteView",
     "TreeView",
 ]
@@ -112,3 +115,16 @@ class ApiDeps:
     """The configuration file's text (Alertmanager's status ``config.original``)."""
     audit_pool: asyncpg.Pool | None = None
     version: str = "0.1.0"
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+"""An aiohttp request handler."""
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """A route of the API: method, path and how to build its handler from the deps."""
+
+    method: str
+    path: str
+    factory: Callable[[ApiDeps], Handler]

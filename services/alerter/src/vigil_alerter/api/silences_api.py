@@ -26,7 +26,7 @@ from typing import Any
 from aiohttp import web
 
 from vigil_alerter.api.alerts_view import api_time
-from vigil_alerter.api.deps import ApiDeps
+from vigil_alerter.api.deps import ApiDeps, Handler, RouteSpec
 from vigil_alerter.api.params import bad_request, flag, label_matchers
 from vigil_alerter.store import silences as store
 
@@ -36,13 +36,13 @@ _API_ACTOR = "api"
 _STATES = ("active", "pending", "expired")
 
 
-def silence_routes(deps: ApiDeps) -> list[web.RouteDef]:
+def silence_routes() -> list[RouteSpec]:
     """The silence routes of /api/v2."""
     return [
-        web.get("/api/v2/silences", _list(deps)),
-        web.post("/api/v2/silences", _post(deps)),
-        web.get("/api/v2/silence/{silence_id}", _get(deps)),
-        web.delete("/api/v2/silence/{silence_id}", _delete(deps)),
+        RouteSpec("GET", "/api/v2/silences", _list),
+        RouteSpec("POST", "/api/v2/silences", _post),
+        RouteSpec("GET", "/api/v2/silence/{silence_id}", _get),
+        RouteSpec("DELETE", "/api/v2/silence/{silence_id}", _delete),
     ]
 
 
@@ -147,7 +147,7 @@ def _selected(
     return sorted(kept, key=lambda s: _sort_key(s, now))
 
 
-def _list(deps: ApiDeps) -> Any:
+def _list(deps: ApiDeps) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         now = deps.clock()
         async with deps.pool.acquire() as conn:
@@ -157,7 +157,7 @@ def _list(deps: ApiDeps) -> Any:
     return handler
 
 
-def _post(deps: ApiDeps) -> Any:
+def _post(deps: ApiDeps) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         now = deps.clock()
         try:
@@ -178,7 +178,7 @@ def _post(deps: ApiDeps) -> Any:
     return handler
 
 
-def _get(deps: ApiDeps) -> Any:
+def _get(deps: ApiDeps) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         silence_id = request.match_info["silence_id"]
         try:
@@ -191,7 +191,7 @@ def _get(deps: ApiDeps) -> Any:
     return handler
 
 
-def _delete(deps: ApiDeps) -> Any:
+def _delete(deps: ApiDeps) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         silence_id = request.match_info["silence_id"]
         try:

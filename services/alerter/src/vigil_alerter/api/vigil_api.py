@@ -14,7 +14,9 @@ Errors are JSON objects ``{"error": "..."}``.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
 from typing import Any, Final
@@ -24,7 +26,7 @@ from aiohttp import web
 
 from vigil_alerter.api.alerts_view import api_time
 from vigil_alerter.api.auth import require_token
-from vigil_alerter.api.deps import ApiDeps
+from vigil_alerter.api.deps import ApiDeps, Handler, RouteSpec
 from vigil_alerter.store.lifecycle import transition_alert
 from vigil_schema.enums import AlertStatus
 
@@ -57,18 +59,22 @@ FROM notifications WHERE alert_id = $1 OR $1 = ANY(alert_ids) ORDER BY created_a
 """
 
 
-def vigil_routes(deps: ApiDeps) -> list[web.RouteDef]:
+def vigil_routes() -> list[RouteSpec]:
     """The /api/vigil/v1 routes."""
-    token = deps.api_token
     routes = [
-        web.get(f"{PREFIX}/openapi.yaml", _openapi),
-        web.get(f"{PREFIX}/alerts/{{alert_id}}", require_token(token, _get_alert(deps))),
-        web.get(f"{PREFIX}/alerts/{{alert_id}}/history", require_token(token, _history(deps))),
+        RouteSpec("GET", f"{PREFIX}/openapi.yaml", lambda _deps: _openapi),
+        RouteSpec("GET", f"{PREFIX}/alerts/{{alert_id}}", _guarded(_get_alert)),
+        RouteSpec("GET", f"{PREFIX}/alerts/{{alert_id}}/history", _guarded(_history)),
     ]
     for action, status in ACTIONS.items():
-        handler = require_token(token, _transition(deps, status))
-        routes.append(web.post(f"{PREFIX}/alerts/{{alert_id}}/{action}", handler))
+        factory = _guarded(functools.partial(_transition, status=status))
+        routes.append(RouteSpec("POST", f"{PREFIX}/alerts/{{alert_id}}/{action}", factory))
     return routes
+
+
+def _guarded(factory: Callable[[ApiDeps], Handler]) -> Callable[[ApiDeps], Handler]:
+    """``factory``'s handler behind the bearer token of the deps."""
+    return lambda deps: require_token(deps.api_token, factory(deps))
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -118,7 +124,7 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _transition(deps: ApiDeps, status: AlertStatus) -> Any:
+def _transition(deps: ApiDeps, status: AlertStatus) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         try:
             alert_id = _alert_id(request)
@@ -138,7 +144,7 @@ def _transition(deps: ApiDeps, status: AlertStatus) -> Any:
     return handler
 
 
-def _get_alert(deps: ApiDeps) -> Any:
+def _get_alert(deps: ApiDeps) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         try:
             alert_id = _alert_id(request)
@@ -152,7 +158,7 @@ def _get_alert(deps: ApiDeps) -> Any:
     return handler
 
 
-def _history(deps: ApiDeps) -> Any:
+def _history(deps: ApiDeps) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         try:
             alert_id = _alert_id(request)
