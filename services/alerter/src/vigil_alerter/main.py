@@ -27,10 +27,10 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import cast
 
+from aiohttp import web
 from pydantic import ValidationError
 
-from vigil_alerter.api import config_text
-from vigil_alerter.api.binding import ApiBinding
+from vigil_alerter.api import api_routes, config_text
 from vigil_alerter.api.deps import ApiDeps
 from vigil_alerter.config.holder import ConfigHolder
 from vigil_alerter.config.loader import ConfigError, load_config
@@ -65,8 +65,18 @@ async def _every(
             return
 
 
-def make_body(api: ApiBinding) -> Body:
-    """The service body; ``api`` is the binding whose routes the ops server already serves."""
+class ApiSlot:
+    """The API's deps once connected: its routes are served before (503 until then)."""
+
+    def __init__(self) -> None:
+        self.deps: ApiDeps | None = None
+
+    def routes(self) -> list[web.RouteDef]:
+        return api_routes(lambda: self.deps)
+
+
+def make_body(api: ApiSlot) -> Body:
+    """The service body; ``api`` holds the deps of the routes the ops server already serves."""
 
     async def body(ctx: ServiceContext) -> None:
         await run_alerter(ctx, api)
@@ -74,7 +84,7 @@ def make_body(api: ApiBinding) -> Body:
     return body
 
 
-async def run_alerter(ctx: ServiceContext, api: ApiBinding) -> None:
+async def run_alerter(ctx: ServiceContext, api: ApiSlot) -> None:
     """Connect, bind the API, run intake, housekeeping and delivery until stopping."""
     settings = cast(AlerterSettings, ctx.settings)
     clock = utc_now
@@ -95,18 +105,16 @@ async def run_alerter(ctx: ServiceContext, api: ApiBinding) -> None:
             DeliverySettings.from_settings(settings),
             owner=settings.instance,
         )
-        api.bind(
-            ApiDeps(
-                pool=pool,
-                holder=holder,
-                clock=clock,
-                intake=intake,
-                api_token=settings.alerter_api_token,
-                started_at=clock(),
-                config_text=config_text(settings.alerter_config),
-                audit_pool=pool,
-                version=package_version(SERVICE),
-            )
+        api.deps = ApiDeps(
+            pool=pool,
+            holder=holder,
+            clock=clock,
+            intake=intake,
+            api_token=settings.alerter_api_token,
+            started_at=clock(),
+            config_text=config_text(settings.alerter_config),
+            audit_pool=pool,
+            version=package_version(SERVICE),
         )
         consumer = StreamConsumer(redis, ALERTS, GROUP, settings.instance, intake.handle_entries)
         rules = RuleConsumers(redis, pool, holder, intake, clock, instance=settings.instance)
@@ -136,7 +144,7 @@ async def run_alerter(ctx: ServiceContext, api: ApiBinding) -> None:
         try:
             await ctx.stopping.wait()
         finally:
-            api.unbind()
+            api.deps = None
             remove_sighup()
             await cancel_until_done(tasks)
 
@@ -146,13 +154,13 @@ def main() -> None:
     try:
         settings = AlerterSettings()
     except ValidationError:  # service_main reports it, one line per setting
-        service_main(SERVICE, AlerterSettings, make_body(ApiBinding(None)))
+        service_main(SERVICE, AlerterSettings, make_body(ApiSlot()))
     try:
         load_config(settings.alerter_config)
     except ConfigError as exc:
         print(f"vigil-alerter: {exc}", file=sys.stderr)
         sys.exit(2)
-    api = ApiBinding(settings.alerter_api_token)
+    api = ApiSlot()
     service_main(SERVICE, AlerterSettings, make_body(api), routes=api.routes())
 
 
