@@ -4,7 +4,9 @@ Starts the local stack (PostgreSQL, Redis, MQTT) in the data folder, writes its 
 migrates the database as the owner's login and creates a login per role
 (`vigil_runtime.stack.logins`), registers the demo cameras as the CLI's role (skipping those
 already there), starts the simulated ONVIF cameras (`vigil_cli.demo_onvif`: a quarter of them
-dark and noisy) and points the demo cameras at them, starts the five services as child
+dark and noisy) and points the demo cameras at them, starts the webhook sink every alert is
+routed to (`vigil_cli.demo_alerts`: the alerter runs with a demo configuration sending
+HMAC-signed Alertmanager webhooks to it), starts the five services as child
 processes, each connected to PostgreSQL as its own role's login (logs in `<data dir>/logs/`),
 waits until every one answers /readyz, then starts the camera fleet simulator `vigil-camsim`
 publishing for the demo cameras (`vigil_cli.demo_fleet`, log in `<data dir>/logs/camsim.log`),
@@ -51,6 +53,7 @@ from vigil_cli.audit import os_actor
 from vigil_cli.commands.stack import data_dir_option, parse_embedded
 from vigil_cli.commands.status import collect_status, render_status
 from vigil_cli.db import connect
+from vigil_cli.demo_alerts import alerter_env, start_webhook_sink
 from vigil_cli.demo_anthropic import analyzer_env, optimizer_claude_env, start_fake_anthropic
 from vigil_cli.demo_fleet import (
     Camsim,
@@ -388,8 +391,16 @@ def _run_services(
     point_cameras_at_onvif_sim(settings, options.camera_count, sim, password)
     click.echo(f"ONVIF: vigil-onvif-sim, {options.camera_count} cameras from port "
                f"{sim.base_port}; log {sim.log_path}")  # fmt: skip
+    try:
+        sink = start_webhook_sink(info.data_dir)
+    except RuntimeError as exc:
+        claude.stop()
+        sim.stop()
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Alerts: every alert to the webhook sink {sink.url}, recorded in {sink.records}")
     extra = {"analyzer": analyzer_env(claude),
-             "optimizer": _optimizer_env(info, optimizer_claude_env(claude))}  # fmt: skip
+             "optimizer": _optimizer_env(info, optimizer_claude_env(claude)),
+             "alerter": alerter_env(info.data_dir, sink)}  # fmt: skip
     services = start_services(info, logins, env_file, ports, extra)
     click.echo(f"started {', '.join(SERVICES)}; logs in {info.data_dir / 'logs'}")
     camsim: Camsim | None = None
@@ -415,6 +426,7 @@ def _run_services(
         codes = stop_services(services)
         claude.stop()
         sim.stop()
+        sink.stop()
     failed = {name: code for name, code in codes.items() if code != 0}
     for name, code in failed.items():
         click.echo(f"error: {name} exited with status {code}", err=True)
