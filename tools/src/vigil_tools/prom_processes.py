@@ -116,9 +116,13 @@ def start_alertmanager(config_yaml: str, workdir: Path) -> PromProcess:
     return _spawn("alertmanager", argv, port, folder / "alertmanager.log")
 
 
-def start_prometheus(config_yaml: str, rules_yaml: str, workdir: Path) -> PromProcess:
+def start_prometheus(
+    config_yaml: str, rules_yaml: str, workdir: Path, *, resend_delay: str = "1s"
+) -> PromProcess:
     """Prometheus with ``config_yaml``; ``rules_yaml`` is written to ``rules.yml`` beside it
-    (list it under ``rule_files``)."""
+    (list it under ``rule_files``). ``resend_delay``: how often a firing alert is sent again
+    (Prometheus' default 1m would leave a test waiting: the first send, at the first
+    evaluation, usually comes before the Alertmanager targets are discovered and is dropped)."""
     folder = workdir / "prometheus"
     (folder / "data").mkdir(parents=True, exist_ok=True)
     (folder / "rules.yml").write_text(rules_yaml, encoding="utf-8")
@@ -127,7 +131,7 @@ def start_prometheus(config_yaml: str, rules_yaml: str, workdir: Path) -> PromPr
     port = free_port()
     argv = [_binary(PROMETHEUS, "prometheus"), f"--config.file={config}",
             f"--storage.tsdb.path={folder / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
-            "--log.level=info"]  # fmt: skip
+            f"--rules.alert.resend-delay={resend_delay}", "--log.level=info"]  # fmt: skip
     return _spawn("prometheus", argv, port, folder / "prometheus.log")
 
 
