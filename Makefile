@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 DISTS := libs/schema libs/runtime migrations cli tools \
          services/ingest services/analyzer services/optimizer services/alerter services/retention
 EDITABLE := -e libs/schema -e 'libs/runtime[embedded,containers,test]' -e migrations -e cli -e tools \
-            -e services/ingest -e "services/analyzer[test]" -e services/optimizer -e services/alerter -e services/retention
+            -e services/ingest -e "services/analyzer[test]" -e services/optimizer -e "services/alerter[test]" -e services/retention
 PYPROJECTS := $(addsuffix /pyproject.toml,$(DISTS))
 SRC := libs cli migrations tools services bench
 

@@ -73,7 +73,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "claude_analyses": S,
         "health_logs": S,
         "ingest_rejects": "I",
-        "audit_log": "I",
+        "audit_log": "SI",
     },
     "vigil_retention": {
         "system_metrics": SI,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from vigil_cli.commands import (
+    alerts,
     ask,
     cameras,
     demo,
@@ -12,6 +13,7 @@ from vigil_cli.commands import (
     optimize,
     recommendations,
     rejects,
+    silences,
     stack,
     status,
 )
@@ -32,6 +34,8 @@ cli.add_command(demo.command)
 cli.add_command(ask.command)
 cli.add_command(optimize.group)
 cli.add_command(recommendations.group)
+cli.add_command(alerts.group)
+cli.add_command(silences.group)
 
 
 def main() -> None:

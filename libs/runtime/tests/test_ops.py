@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
+from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter
 
 from vigil_runtime.ops import OpsServer, failing_check, postgres_check, redis_check
@@ -129,6 +130,23 @@ async def test_draining_makes_readyz_503_but_healthz_stays_200(ops: OpsServer) -
     status, _, body = await _get(ops, "/readyz")
     assert (status, body["status"]) == (503, "draining")
     assert (await _get(ops, "/healthz"))[0] == 200
+
+
+async def test_added_routes_are_served_beside_the_probes(registry: CollectorRegistry) -> None:
+    async def hello(_request: web.Request) -> web.Response:
+        return web.json_response({"hello": "api"})
+
+    server = OpsServer(0, registry, host="127.0.0.1")
+    server.add_routes([web.get("/api/hello", hello)])
+    await server.start()
+    try:
+        assert (await _get(server, "/api/hello"))[::2] == (200, {"hello": "api"})
+        assert (await _get(server, "/healthz"))[::2] == (200, {"status": "alive"})
+        assert (await _get(server, "/readyz"))[0] == 200
+        with pytest.raises(RuntimeError, match="before start"):
+            server.add_routes([web.get("/late", hello)])
+    finally:
+        await server.stop()
 
 
 async def test_stop_closes_the_port(registry: CollectorRegistry) -> None:

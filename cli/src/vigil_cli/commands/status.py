@@ -28,7 +28,7 @@ import asyncpg
 import click
 import redis.asyncio as aioredis
 
-from vigil_cli import camera_activity
+from vigil_cli import alerting_activity, camera_activity
 from vigil_cli.db import load_settings
 from vigil_cli.output import echo_json, render_table
 from vigil_runtime.settings import ENV_FILE_VARIABLE, VigilSettings, redact_text, redacted_url
@@ -67,6 +67,7 @@ class StatusReport:
     fleet: dict[str, Any] | None = None
     services: list[dict[str, Any]] = field(default_factory=list)
     streams: list[dict[str, Any]] = field(default_factory=list)
+    alerting: dict[str, Any] | None = None
 
     @property
     def anything_reachable(self) -> bool:
@@ -98,7 +99,7 @@ async def collect_status(settings: VigilSettings, data_dir: Path | None) -> Stat
         socket_connect_timeout=TIMEOUT_S,
     )
     try:
-        (cameras, rejects_1m), _ = await asyncio.gather(
+        (cameras, rejects_1m, report.alerting), _ = await asyncio.gather(
             _cameras(settings.database_url, report.postgres),
             _ping(client, report.redis),
         )
@@ -132,26 +133,32 @@ async def _ping(client: aioredis.Redis, reach: Reach) -> None:
         reach.error = _error_text(exc)
 
 
-async def _cameras(url: str, reach: Reach) -> tuple[list[dict[str, Any]], int | None]:
-    """Registered cameras with their last-minute counts, and the fleet's rejects."""
+async def _cameras(
+    url: str, reach: Reach
+) -> tuple[list[dict[str, Any]], int | None, dict[str, Any] | None]:
+    """Registered cameras with their last-minute counts, the fleet's rejects, the alerting."""
     try:
         conn = await asyncpg.connect(url, timeout=TIMEOUT_S)
     except Exception as exc:
         reach.error = _error_text(exc)
-        return [], None
+        return [], None, None
     reach.ok = True
     try:
         cameras = await camera_activity.fetch_cameras(conn, TIMEOUT_S)
         rejects = await camera_activity.fetch_all_rejects(conn, TIMEOUT_S)
+        alerting = await alerting_activity.fetch_alerting(conn, TIMEOUT_S)
     except asyncpg.UndefinedTableError:
         reach.error = "missing tables: run `vigil migrate`"
-        return [], None
+        return [], None, None
+    except asyncpg.UndefinedColumnError:
+        reach.error = "old schema: run `vigil migrate`"
+        return [], None, None
     except Exception as exc:
         reach.error = _error_text(exc)
-        return [], None
+        return [], None, None
     finally:
         await conn.close(timeout=TIMEOUT_S)
-    return cameras, rejects
+    return cameras, rejects, alerting
 
 
 async def _with_live_state(
@@ -321,7 +328,21 @@ def render_status(report: StatusReport) -> str:
     sections.append(f"Services ({len(services)})\n" + render_table(headers, services))
     if report.streams:
         sections.append(_render_streams(report.streams))
+    if report.alerting is not None:
+        sections.append(_render_alerting(report.alerting))
     return "\n\n".join(sections)
+
+
+def _render_alerting(alerting: dict[str, Any]) -> str:
+    """Open alerts by severity, then deliveries per receiver over the last 24 hours."""
+    opened = ", ".join(f"{sev} {n}" for sev, n in alerting["open_alerts"].items()) or "none"
+    keys = ["receiver", "sent", "pending", "failed", "suppressed", "last_sent_at"]
+    rows = [tuple(r[k] for k in keys) for r in alerting["receivers"]]
+    return (
+        f"Alerts (open: {opened})\n"
+        + f"Notifications per receiver, last {alerting_activity.WINDOW_H} h\n"
+        + render_table(keys, rows)
+    )
 
 
 def _render_streams(streams: list[dict[str, Any]]) -> str:

@@ -11,12 +11,15 @@
 A check is an async callable that raises (or returns `False`) when its dependency is not
 usable. `postgres_check` / `redis_check` build the standard ones; `failing_check` stands in
 while a service is still connecting.
+
+A service with an HTTP API of its own serves it on the same port: `add_routes` (before
+`start`) adds aiohttp route definitions beside the three above, which stay as they are.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
 import asyncpg
@@ -59,6 +62,7 @@ class OpsServer:
         self._draining = False
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self._extra_routes: list[web.AbstractRouteDef] = []
 
     @property
     def port(self) -> int:
@@ -78,6 +82,15 @@ class OpsServer:
     def remove_check(self, name: str) -> None:
         self._checks.pop(name, None)
 
+    def add_routes(self, routes: Iterable[web.AbstractRouteDef]) -> None:
+        """Serve these routes too, on the same port (call before `start`).
+
+        They must not take /metrics, /healthz or /readyz (aiohttp refuses the duplicate).
+        """
+        if self._runner is not None:
+            raise RuntimeError("add_routes must be called before start")
+        self._extra_routes.extend(routes)
+
     def set_draining(self) -> None:
         """From now on /readyz answers 503: the process is shutting down."""
         self._draining = True
@@ -88,6 +101,7 @@ class OpsServer:
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
+        app.router.add_routes(self._extra_routes)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, self._host, self._requested_port)

@@ -19,9 +19,10 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from typing import Any, NoReturn
 
+from aiohttp import web
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, Info
 from pydantic import ValidationError
 
@@ -40,6 +41,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_STARTUP",
     "SERVICE_KEY_PREFIX",
+    "Body",
     "Dependencies",
     "ServiceContext",
     "ServiceStopping",
@@ -72,11 +74,19 @@ def _register_process_metrics(ctx: ServiceContext, registry: CollectorRegistry) 
 # --- runner ------------------------------------------------------------------------------
 
 
-def service_main(name: str, settings_cls: type[VigilSettings], body: Body) -> NoReturn:
+def service_main(
+    name: str,
+    settings_cls: type[VigilSettings],
+    body: Body,
+    *,
+    routes: Iterable[web.RouteDef] = (),
+) -> NoReturn:
     """Console-script entry point: load settings, run the service, exit with its code.
 
     Invalid settings end the process with status 2 and one readable line per problem
-    (values are not echoed: they may be secrets).
+    (values are not echoed: they may be secrets). ``routes``: the service's own HTTP
+    endpoints, served on the ops port beside /metrics (handlers that need the body's
+    connections answer 503 until the body has bound them).
     """
     try:
         settings = settings_cls()
@@ -86,23 +96,34 @@ def service_main(name: str, settings_cls: type[VigilSettings], body: Body) -> No
             print(f"vigil-{name}: invalid setting {where}: {error['msg']}", file=sys.stderr)
         sys.exit(EXIT_STARTUP)
     tune_gc(settings.gc_gen0_threshold)  # process-wide: here, not in `serve` (tests run it)
-    sys.exit(run_service(name, settings, body))
+    sys.exit(run_service(name, settings, body, routes=routes))
 
 
 def run_service(
-    name: str, settings: VigilSettings, body: Body, *, registry: CollectorRegistry = REGISTRY
+    name: str,
+    settings: VigilSettings,
+    body: Body,
+    *,
+    registry: CollectorRegistry = REGISTRY,
+    routes: Iterable[web.RouteDef] = (),
 ) -> int:
     """Run `body` as the service `name` until it returns or a signal drains it; exit code."""
-    return asyncio.run(serve(name, settings, body, registry=registry))
+    return asyncio.run(serve(name, settings, body, registry=registry, routes=routes))
 
 
 async def serve(
-    name: str, settings: VigilSettings, body: Body, *, registry: CollectorRegistry = REGISTRY
+    name: str,
+    settings: VigilSettings,
+    body: Body,
+    *,
+    registry: CollectorRegistry = REGISTRY,
+    routes: Iterable[web.RouteDef] = (),
 ) -> int:
     """The async half of `run_service`, usable from a running loop (tests)."""
     configure_logging(settings.log_level, name)
     log = get_logger("vigil.service", instance=settings.instance)
     ops = OpsServer(settings.http_port, registry, host=settings.http_host)
+    ops.add_routes(routes)
     try:
         await ops.start()
     except OSError as exc:

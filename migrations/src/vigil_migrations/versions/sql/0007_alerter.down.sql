@@ -1,3 +1,4 @@
+REVOKE SELECT ON audit_log FROM vigil_alerter;
 DROP TABLE IF EXISTS alert_group_members;
 DROP TABLE IF EXISTS alert_groups;
 

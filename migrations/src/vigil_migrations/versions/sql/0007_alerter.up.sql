@@ -109,5 +109,7 @@ COMMENT ON TABLE silences IS
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON alert_groups, alert_group_members TO vigil_alerter;
 GRANT SELECT ON alert_groups, alert_group_members TO vigil_cli, vigil_readonly;
+-- An alert's history (GET /api/vigil/v1/alerts/{id}/history) lists its audit rows.
+GRANT SELECT ON audit_log TO vigil_alerter;
 
 SELECT vigil_adopt_ownership();

@@ -14,7 +14,9 @@ Alertmanager (the tests do), with Vigil's extensions where Alertmanager has noth
 
 Durations use Prometheus' syntax (``30s``, ``5m``, ``1h30m``, ``1d``); matchers Alertmanager's
 (``severity="critical"``, ``camera_id=~"lot-.*"``). Unknown keys are refused (a typo must not
-silently route nothing). :func:`vigil_alerter.config.loader.load_config` turns a YAML file
+silently route nothing); numbers where text is expected (``days_of_month: [1, -1]``,
+``match: {code: 500}``) are read as text, as Alertmanager's YAML decoding does.
+:func:`vigil_alerter.config.loader.load_config` turns a YAML file
 into :class:`AlerterConfig` and a validation error into one naming the line and the field.
 """
 
@@ -82,7 +84,7 @@ Name = Annotated[str, Field(min_length=1, max_length=128)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
 
 class GlobalConfig(_Strict):
@@ -167,7 +169,9 @@ class RouteConfig(_Strict):
     routes: list[RouteConfig] = Field(default_factory=list)
     escalations: list[EscalationStep] = Field(default_factory=list)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, coerce_numbers_to_str=True
+    )
 
     @field_validator("group_by")
     @classmethod
@@ -278,31 +282,33 @@ class AlerterConfig(_Strict):
     """Accepted for Alertmanager compatibility and ignored (Vigil renders its own text)."""
     rules: list[EventRule] = Field(default_factory=list)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, coerce_numbers_to_str=True
+    )
 
     @model_validator(mode="after")
     def _references(self) -> Self:
+        # Messages open with the field's path: the loader maps it to the file's line.
         if self.route.receiver is None:
-            raise ValueError("route: the root route needs a receiver")
-        if self.route.matchers or self.route.match or self.route.match_re:
-            raise ValueError("route: the root route must not have matchers")
+            raise ValueError("route.receiver: the root route needs a receiver")
+        for field in ("matchers", "match", "match_re"):
+            if getattr(self.route, field):
+                raise ValueError(f"route.{field}: the root route must not have matchers")
+        if self.route.continue_:
+            raise ValueError("route.continue: the root route cannot have continue")
         names = [r.name for r in self.receivers]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"receivers: duplicate names {duplicates}")
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise ValueError(f"receivers[{index}].name: duplicate receiver name {name!r}")
         intervals = {t.name for t in self.all_time_intervals()}
         for path, route in _walk(self.route, "route"):
-            for receiver in [route.receiver, *(s.receiver for s in route.escalations)]:
-                if receiver is not None and receiver not in names:
-                    raise ValueError(f"{path}: receiver {receiver!r} is not defined")
-            for interval in [*route.mute_time_intervals, *route.active_time_intervals]:
-                if interval not in intervals:
-                    raise ValueError(f"{path}: time interval {interval!r} is not defined")
-        for rule in self.rules:
-            for interval in rule.active_time_intervals:
+            _check_route(path, route, names, intervals)
+        for index, rule in enumerate(self.rules):
+            for i, interval in enumerate(rule.active_time_intervals):
                 if interval not in intervals:
                     raise ValueError(
-                        f"rules {rule.name!r}: time interval {interval!r} is not defined"
+                        f"rules[{index}].active_time_intervals[{i}]: "
+                        f"time interval {interval!r} is not defined"
                     )
         return self
 
@@ -316,6 +322,22 @@ class AlerterConfig(_Strict):
             if receiver.name == name:
                 return receiver
         raise KeyError(name)
+
+
+def _check_route(path: str, route: RouteConfig, receivers: list[str], intervals: set[str]) -> None:
+    if route.receiver is not None and route.receiver not in receivers:
+        raise ValueError(f"{path}.receiver: receiver {route.receiver!r} is not defined")
+    for index, step in enumerate(route.escalations):
+        if step.receiver not in receivers:
+            raise ValueError(
+                f"{path}.escalations[{index}].receiver: receiver {step.receiver!r} is not defined"
+            )
+    for field in ("mute_time_intervals", "active_time_intervals"):
+        for index, interval in enumerate(getattr(route, field)):
+            if interval not in intervals:
+                raise ValueError(
+                    f"{path}.{field}[{index}]: time interval {interval!r} is not defined"
+                )
 
 
 def _walk(route: RouteConfig, path: str) -> list[tuple[str, RouteConfig]]:

@@ -1,0 +1,1 @@
+"""What a notification says: Alertmanager's webhook body (:mod:`vigil_alerter.notify.message`)."""

@@ -1,0 +1,163 @@
+"""Aggregation groups in PostgreSQL (``alert_groups``, ``alert_group_members``).
+
+A group row is Alertmanager's aggregation group: ``group_key`` (route key + group labels),
+the receiver, ``next_flush_at`` (``created_at + group_wait`` for a new group, at once when
+an alert joining a never-flushed group started more than ``group_wait`` ago; then every
+``group_interval``), and the last notification (``notified_at``, ``notified_firing``,
+``notified_resolved``: Alertmanager's notification log). A flush locks one due group with
+``FOR UPDATE SKIP LOCKED`` (:func:`lock_due_group`) so that each flush happens on one
+replica; the caller's transaction then records it (:func:`record_flush`), drops resolved
+members (:func:`remove_members`) and deletes the group once empty (:func:`delete_if_empty`).
+Times are parameters, never SQL ``now()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+import asyncpg
+
+__all__ = [
+    "GroupRow",
+    "add_members",
+    "delete_if_empty",
+    "lock_due_group",
+    "record_flush",
+    "remove_members",
+    "upsert_group",
+]
+
+_UPSERT_SQL: Final = """
+INSERT INTO alert_groups AS g (
+    group_key, route_key, receiver, group_labels, created_at, next_flush_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $5)
+ON CONFLICT (group_key) DO UPDATE SET
+    receiver = EXCLUDED.receiver,
+    next_flush_at = CASE WHEN g.flushed_at IS NULL AND $7
+                         THEN least(g.next_flush_at, EXCLUDED.created_at)
+                         ELSE g.next_flush_at END
+"""
+
+_LOCK_DUE_SQL: Final = """
+SELECT group_key, route_key, receiver, group_labels, created_at, next_flush_at, flushed_at,
+       notified_at, notified_firing, notified_resolved
+  FROM alert_groups
+ WHERE next_flush_at <= $1
+ ORDER BY next_flush_at
+ LIMIT 1
+   FOR UPDATE SKIP LOCKED
+"""
+
+_RECORD_SQL: Final = """
+UPDATE alert_groups SET flushed_at = $2, next_flush_at = $3, updated_at = $2
+ WHERE group_key = $1
+"""
+
+_RECORD_NOTIFIED_SQL: Final = """
+UPDATE alert_groups SET flushed_at = $2, next_flush_at = $3, updated_at = $2,
+       notified_at = $2, notified_firing = $4, notified_resolved = $5
+ WHERE group_key = $1
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    """A locked, due group."""
+
+    group_key: str
+    route_key: str
+    receiver: str
+    group_labels: dict[str, str]
+    created_at: datetime
+    next_flush_at: datetime
+    flushed_at: datetime | None
+    notified_at: datetime | None
+    notified_firing: frozenset[str]
+    notified_resolved: frozenset[str]
+
+
+async def upsert_group(
+    conn: asyncpg.Connection,
+    *,
+    group_key: str,
+    route_key: str,
+    receiver: str,
+    group_labels: Mapping[str, str],
+    now: datetime,
+    first_flush_at: datetime,
+) -> None:
+    """Create the group (first flush at ``first_flush_at``) or, when ``first_flush_at`` is
+    ``now`` and the group never flushed, bring its first flush forward to ``now``."""
+    immediate = first_flush_at <= now
+    await conn.execute(
+        _UPSERT_SQL, group_key, route_key, receiver, dict(group_labels), now,
+        max(first_flush_at, now), immediate,
+    )  # fmt: skip
+
+
+async def add_members(conn: asyncpg.Connection, group_key: str, alert_ids: Sequence[int]) -> None:
+    """Put the alerts in the group (those already there stay as they are)."""
+    await conn.execute(
+        "INSERT INTO alert_group_members (group_key, alert_id)"
+        " SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING",
+        group_key,
+        sorted(set(alert_ids)),
+    )
+
+
+async def lock_due_group(conn: asyncpg.Connection, now: datetime) -> GroupRow | None:
+    """Lock the most overdue group not locked by another flusher (inside a transaction)."""
+    row = await conn.fetchrow(_LOCK_DUE_SQL, now)
+    if row is None:
+        return None
+    return GroupRow(
+        group_key=row["group_key"], route_key=row["route_key"], receiver=row["receiver"],
+        group_labels=dict(row["group_labels"]), created_at=row["created_at"],
+        next_flush_at=row["next_flush_at"], flushed_at=row["flushed_at"],
+        notified_at=row["notified_at"], notified_firing=frozenset(row["notified_firing"]),
+        notified_resolved=frozenset(row["notified_resolved"]),
+    )  # fmt: skip
+
+
+async def record_flush(
+    conn: asyncpg.Connection,
+    group_key: str,
+    *,
+    now: datetime,
+    next_flush_at: datetime,
+    notified: tuple[Sequence[str], Sequence[str]] | None,
+) -> None:
+    """Record a flush at ``now``; ``notified`` = (firing, resolved) fingerprints when a
+    notification was queued (the notification log), ``None`` when not."""
+    if notified is None:
+        await conn.execute(_RECORD_SQL, group_key, now, next_flush_at)
+        return
+    firing, resolved = notified
+    await conn.execute(
+        _RECORD_NOTIFIED_SQL, group_key, now, next_flush_at, sorted(firing), sorted(resolved)
+    )
+
+
+async def remove_members(
+    conn: asyncpg.Connection, group_key: str, alert_ids: Sequence[int]
+) -> None:
+    """Take these alerts out of the group."""
+    if alert_ids:
+        await conn.execute(
+            "DELETE FROM alert_group_members WHERE group_key = $1 AND alert_id = ANY($2::bigint[])",
+            group_key,
+            list(alert_ids),
+        )
+
+
+async def delete_if_empty(conn: asyncpg.Connection, group_key: str) -> bool:
+    """Delete the group if it has no member left; whether it did."""
+    status = await conn.execute(
+        "DELETE FROM alert_groups g WHERE g.group_key = $1 AND NOT EXISTS"
+        " (SELECT 1 FROM alert_group_members m WHERE m.group_key = $1)",
+        group_key,
+    )
+    return bool(status.endswith(" 1"))

@@ -1,0 +1,88 @@
+"""The notification outbox: :func:`queue_notification` inserts the rows the dispatcher sends.
+
+One ``notifications`` row per integration of the receiver (``channel`` =
+``"<kind>:<index>"``, kind ``webhook``, ``apprise`` or ``log``, index in the receiver's
+``<kind>_configs``), all ``pending`` with the same payload, ``alert_id`` = the first of
+``alert_ids``, ``next_attempt_at`` = ``created_at`` = ``now``, ``deadline_at`` = ``deadline``.
+``idempotency_key`` = sha256 hex of ``group_key``, receiver, channel and ``now`` (ISO): the
+same flush always gives the same key, which receivers get as ``Idempotency-Key``. An
+escalation (no group) keys on its alert ids instead. A receiver without integrations (a
+blackhole, as in Alertmanager) gets no row. Runs inside the caller's transaction; a missing
+monthly partition is created (``vigil_ensure_partition``) and the insert retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+import asyncpg
+
+from vigil_alerter.config.models import Receiver
+from vigil_runtime.partitions import is_missing_partition_error
+from vigil_schema.enums import NotificationKind
+
+__all__ = ["channels", "idempotency_key", "queue_notification"]
+
+_INSERT_SQL: Final = """
+INSERT INTO notifications (
+    alert_id, receiver, channel, status, attempts, group_key, alert_ids, kind,
+    idempotency_key, payload, next_attempt_at, deadline_at, created_at, updated_at)
+SELECT $1, $2, ch, 'pending', 0, $3, $4::bigint[], $5, key, $6, $7, $8, $7, $7
+  FROM unnest($9::text[], $10::text[]) AS t(ch, key)
+RETURNING id
+"""
+
+_ENSURE_SQL: Final = "SELECT vigil_ensure_partition('notifications', $1::timestamptz)"
+
+
+def channels(receiver: Receiver) -> list[str]:
+    """The receiver's integrations as channel names, in configuration order."""
+    return [
+        *(f"webhook:{i}" for i in range(len(receiver.webhook_configs))),
+        *(f"apprise:{i}" for i in range(len(receiver.apprise_configs))),
+        *(f"log:{i}" for i in range(len(receiver.log_configs))),
+    ]
+
+
+def idempotency_key(group_key: str, receiver: str, channel: str, at: datetime) -> str:
+    """sha256 hex of the group, receiver, channel and flush time."""
+    text = "\x1f".join((group_key, receiver, channel, at.isoformat()))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def queue_notification(
+    conn: asyncpg.Connection,
+    *,
+    group_key: str | None,
+    receiver: Receiver,
+    kind: NotificationKind,
+    alert_ids: Sequence[int],
+    payload: Mapping[str, Any],
+    now: datetime,
+    deadline: datetime,
+) -> list[int]:
+    """Queue ``payload`` to every integration of ``receiver``; the new rows' ids."""
+    if not alert_ids:
+        raise ValueError("a notification needs at least one alert")
+    names = channels(receiver)
+    if not names:
+        return []
+    scope = group_key if group_key is not None else "alerts:" + ",".join(map(str, alert_ids))
+    keys = [idempotency_key(scope, receiver.name, name, now) for name in names]
+    args = (
+        alert_ids[0], receiver.name, group_key, list(alert_ids), str(kind), dict(payload),
+        now, deadline, names, keys,
+    )  # fmt: skip
+    try:
+        async with conn.transaction():
+            rows = await conn.fetch(_INSERT_SQL, *args)
+    except asyncpg.CheckViolationError as exc:
+        if not is_missing_partition_error(exc):
+            raise
+        async with conn.transaction():
+            await conn.fetchval(_ENSURE_SQL, now)
+            rows = await conn.fetch(_INSERT_SQL, *args)
+    return [int(r["id"]) for r in rows]
