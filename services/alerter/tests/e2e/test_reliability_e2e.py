@@ -31,12 +31,13 @@ if TYPE_CHECKING:
 
 SECRET = "e2e-hmac-secret"
 FAST = {
-    "VIGIL_DELIVERY_LEASE": "2",
-    "VIGIL_DELIVERY_BACKOFF_BASE": "0.2",
-    "VIGIL_DELIVERY_BACKOFF_CAP": "1",
+    "VIGIL_DELIVERY_LEASE": "PT2S",
+    "VIGIL_DELIVERY_BACKOFF_BASE": "PT0.2S",
+    "VIGIL_DELIVERY_BACKOFF_CAP": "PT1S",
     "VIGIL_E2E_HMAC": SECRET,
 }
-"""A crashed replica's lease expires after 2 s; retries come quickly."""
+"""A crashed replica's lease expires after 2 s; retries come quickly (ISO 8601 durations:
+the settings read a bare number as text, which pydantic refuses)."""
 ALERT = {"alertname": "CameraOffline", "team": "cams", "site": "north", "camera": "c1",
          "severity": "warning"}  # fmt: skip
 MARKER = {"alertname": "Marker", "host": "m1"}
