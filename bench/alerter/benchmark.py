@@ -95,12 +95,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     parameters = {
         "alerts": options.alerts, "batch": options.batch, "paced_alerts": options.paced_alerts,
         "rate": options.rate, "group_wait_s": 0, "grouping": "one group per alert",
-        "alerter_settings": "service defaults (flush interval 0.5 s)",
+        "alerter_settings": "service defaults", "flush_interval_s": _flush_interval(),
         "alertmanager": "Debian prometheus-alertmanager 0.25, clustering off",
         "targets": targets, "durable_stack": True, "cpus": len(os.sched_getaffinity(0)),
     }  # fmt: skip
     return {"parameters": parameters, "results": results,
             "summary": report.summarize(results)}  # fmt: skip
+
+
+def _flush_interval() -> float:
+    from vigil_alerter.settings import AlerterSettings
+
+    return float(AlerterSettings.model_fields["alerter_flush_interval_s"].default)
 
 
 def render(result: dict[str, Any], path: Path) -> str:
