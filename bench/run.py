@@ -35,6 +35,7 @@ BENCHMARKS = {
     "ingest": "bench.ingest.benchmark",
     "analyzer": "bench.analyzer.benchmark",
     "optimizer": "bench.optimizer.benchmark",
+    "alerter": "bench.alerter.benchmark",
 }
 """Name → module: ``async run(args) -> dict`` with a ``summary``; optionally
 ``add_arguments(parser)`` and ``render(result, path) -> str`` (its docs block)."""

@@ -7,7 +7,8 @@ resolved. :meth:`IncomingAlert.from_candidate` reads an ``AlertCandidate`` of
 ``vigil:alerts`` (labels = ``all_labels()`` plus ``severity``; the fingerprint is the
 candidate's own, without ``severity``). :meth:`IncomingAlert.from_postable` reads a
 ``postableAlert`` of ``POST /api/v2/alerts`` as Alertmanager does: no ``startsAt`` means
-now, no ``endsAt`` means now + ``resolve_timeout``; it raises :class:`ValueError` for an
+``endsAt`` when that is given (a resolution), else now; no ``endsAt`` means now +
+``resolve_timeout``; it raises :class:`ValueError` for an
 alert Alertmanager would refuse. Title and description come from the ``summary`` and
 ``description`` annotations, else the ``alertname``.
 """
@@ -90,8 +91,10 @@ class IncomingAlert:
         if not labels:
             raise ValueError("labels: at least one label is required")
         annotations = _string_map(alert.get("annotations") or {}, "annotations", names=True)
-        starts_at = _time(alert.get("startsAt")) or now
-        ends_at = _time(alert.get("endsAt")) or now + resolve_timeout
+        given_end = _time(alert.get("endsAt"))
+        # Alertmanager: no startsAt means endsAt when given (a resolution), else now
+        starts_at = _time(alert.get("startsAt")) or given_end or now
+        ends_at = given_end or now + resolve_timeout
         if ends_at < starts_at:
             raise ValueError("start time must be before end time")
         generator_url = alert.get("generatorURL") or None
