@@ -59,7 +59,13 @@ from vigil_runtime.redis_client import REDIS_CONNECTION_ERRORS
 from vigil_runtime.streams import is_transient
 from vigil_runtime.tasks import wait_event
 from vigil_schema.clock import utc_now
-from vigil_schema.enums import AlertSeverity, CandidateStatus, CameraStatus, DesiredState, HealthLevel
+from vigil_schema.enums import (
+    AlertSeverity,
+    CameraStatus,
+    CandidateStatus,
+    DesiredState,
+    HealthLevel,
+)
 from vigil_schema.messages import AlertCandidate
 from vigil_schema.streams import Envelope
 
