@@ -17,6 +17,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -26,6 +27,8 @@ from typing import Final
 
 SECRET_ENV: Final = "VIGIL_DEMO_WEBHOOK_SECRET"
 RECEIVER: Final = "demo-webhook"
+ALERT_CLASSES: Final = '["person"]'
+"""The analyzer raises an ``object_detected`` alert for each new person track in the demo."""
 
 CONFIG_TEMPLATE: Final = """\
 # Written by `vigil demo`: every alert to the local webhook sink ({sink_url}).
@@ -126,3 +129,19 @@ def alerter_env(data_dir: Path, sink: WebhookSinkProcess) -> dict[str, str]:
         "VIGIL_ALERTER_API_TOKEN": _kept_secret(data_dir / "alerter-api-token"),
         SECRET_ENV: _kept_secret(data_dir / "demo-webhook-secret"),
     }
+
+
+def analyzer_alert_env() -> dict[str, str]:
+    """The analyzer's alert classes for the demo (production leaves them empty)."""
+    return {"VIGIL_ALERT_CLASSES": ALERT_CLASSES}
+
+
+def wait_for_notification(
+    sink: WebhookSinkProcess, stop: threading.Event, timeout_s: float
+) -> bool:
+    """Wait until the sink recorded a notification; False when none came in time."""
+    deadline = time.monotonic() + timeout_s
+    while sink.received() == 0:
+        if time.monotonic() >= deadline or stop.wait(0.5):
+            return False
+    return True

@@ -53,7 +53,13 @@ from vigil_cli.audit import os_actor
 from vigil_cli.commands.stack import data_dir_option, parse_embedded
 from vigil_cli.commands.status import collect_status, render_status
 from vigil_cli.db import connect
-from vigil_cli.demo_alerts import alerter_env, start_webhook_sink
+from vigil_cli.demo_alerts import (
+    WebhookSinkProcess,
+    alerter_env,
+    analyzer_alert_env,
+    start_webhook_sink,
+    wait_for_notification,
+)
 from vigil_cli.demo_anthropic import analyzer_env, optimizer_claude_env, start_fake_anthropic
 from vigil_cli.demo_fleet import (
     Camsim,
@@ -84,6 +90,7 @@ MAX_CAMERAS = 999  # camsim's ids have three digits
 FIRST_STATUS_AFTER_S = 6.0  # camsim publishes at least this long before the first status
 EVENTS_TIMEOUT_S = 45.0  # time for every demo camera's first events to be stored
 ANALYSIS_TIMEOUT_S = 45.0  # time for the analyzer to analyse a frame of every demo camera
+ALERT_TIMEOUT_S = 60.0  # group_wait (5 s) after the first person track, plus the delivery
 OPTIMIZER_TIMEOUT_S = 60.0  # time for a recommendation and an automatic apply
 SERVICE_GRACE_S = 10.0
 KILL_AFTER_S = SERVICE_GRACE_S + 5.0
@@ -322,6 +329,20 @@ def _frames_analysed(
     return not waiting
 
 
+def _alerts_notified(info: StackInfo, sink: WebhookSinkProcess, stop: threading.Event) -> bool:
+    """With frames (MQTT v5): wait for the alerter to notify the demo webhook of an alert
+    (the analyzer's ``object_detected`` for a person); False, and why, if none came."""
+    if info.env().get("VIGIL_MQTT_PROTOCOL", "v5") != "v5":
+        return True  # no frames, no detections: nothing raises an alert this early
+    if wait_for_notification(sink, stop, ALERT_TIMEOUT_S):
+        click.echo(f"alerter: {sink.received()} notification(s) at the webhook sink {sink.url}")
+        return True
+    if not stop.is_set():
+        click.echo(f"error: no notification reached {sink.url} within {ALERT_TIMEOUT_S:.0f} s",
+                   err=True)  # fmt: skip
+    return False
+
+
 def _optimizer_worked(settings: VigilSettings, count: int, stop: threading.Event) -> bool:
     """Wait for the optimizer to recommend for the degraded cameras and apply on an ``auto``
     one; say what it stored; False, and why, when nothing came."""
@@ -398,7 +419,7 @@ def _run_services(
         sim.stop()
         raise click.ClickException(str(exc)) from None
     click.echo(f"Alerts: every alert to the webhook sink {sink.url}, recorded in {sink.records}")
-    extra = {"analyzer": analyzer_env(claude),
+    extra = {"analyzer": {**analyzer_env(claude), **analyzer_alert_env()},
              "optimizer": _optimizer_env(info, optimizer_claude_env(claude)),
              "alerter": alerter_env(info.data_dir, sink)}  # fmt: skip
     services = start_services(info, logins, env_file, ports, extra)
@@ -416,6 +437,7 @@ def _run_services(
                 arrived = _events_arrived(settings, camsim, options.camera_count, stop)
                 arrived = _frames_analysed(info, settings, options.camera_count, stop) and arrived
                 arrived = _optimizer_worked(settings, options.camera_count, stop) and arrived
+                arrived = _alerts_notified(info, sink, stop) and arrived
                 ok = arrived or not options.once  # interactive: keep running, let them look
             _print_status(settings, info.data_dir)
             while ok and not options.once and not stop.wait(options.interval):
