@@ -6,7 +6,8 @@ request to ``<data dir>/alerts-webhook.jsonl`` and `vigil status` shows the ``de
 receiver's deliveries (sent, pending, failed) from the ``notifications`` table. The alerter
 runs with ``<data dir>/alerter.yml`` (written here: group by alert and camera, short waits so
 that the demo shows notifications within seconds, a camera_offline alert muting the same
-camera's other alerts) and an API token kept in ``<data dir>/alerter-api-token``. The HMAC
+camera's other alerts, and a rule over ``vigil:detections`` raising an alert for whatever the
+analyzer sees) and an API token kept in ``<data dir>/alerter-api-token``. The HMAC
 secret is generated per data folder too; neither is a real secret.
 """
 
@@ -27,8 +28,6 @@ from typing import Final
 
 SECRET_ENV: Final = "VIGIL_DEMO_WEBHOOK_SECRET"
 RECEIVER: Final = "demo-webhook"
-ALERT_CLASSES: Final = '["person"]'
-"""The analyzer raises an ``object_detected`` alert for each new person track in the demo."""
 
 CONFIG_TEMPLATE: Final = """\
 # Written by `vigil demo`: every alert to the local webhook sink ({sink_url}).
@@ -48,6 +47,16 @@ inhibit_rules:
   - source_matchers: ['alertname="camera_offline"']
     target_matchers: ['alertname!="camera_offline"']
     equal: [camera_id]
+rules:
+  # The alerter's own rule over vigil:detections: anything the analyzer sees raises an
+  # info alert per camera and class, resolved a minute after the last sighting.
+  - name: demo_object_in_view
+    stream: detections
+    severity: info
+    min_confidence: 0.3
+    resolve_after: 1m
+    annotations:
+      summary: something is in view
 """
 
 
@@ -118,8 +127,9 @@ def start_webhook_sink(data_dir: Path, timeout_s: float = 15.0) -> WebhookSinkPr
     raise RuntimeError(f"vigil-webhook-sink did not answer within {timeout_s:.0f} s")
 
 
-def alerter_env(data_dir: Path, sink: WebhookSinkProcess) -> dict[str, str]:
-    """The alerter's demo configuration file, API token and the webhook's HMAC secret."""
+def alerter_env(data_dir: Path, sink: WebhookSinkProcess, port: int) -> dict[str, str]:
+    """The alerter's demo configuration file, API token, the webhook's HMAC secret, and its
+    URL on ``port`` (the links in notifications)."""
     config = data_dir / "alerter.yml"
     config.write_text(
         CONFIG_TEMPLATE.format(sink_url=sink.url, receiver=RECEIVER, secret_env=SECRET_ENV)
@@ -127,13 +137,9 @@ def alerter_env(data_dir: Path, sink: WebhookSinkProcess) -> dict[str, str]:
     return {
         "VIGIL_ALERTER_CONFIG": str(config),
         "VIGIL_ALERTER_API_TOKEN": _kept_secret(data_dir / "alerter-api-token"),
+        "VIGIL_ALERTER_EXTERNAL_URL": f"http://127.0.0.1:{port}",
         SECRET_ENV: _kept_secret(data_dir / "demo-webhook-secret"),
     }
-
-
-def analyzer_alert_env() -> dict[str, str]:
-    """The analyzer's alert classes for the demo (production leaves them empty)."""
-    return {"VIGIL_ALERT_CLASSES": ALERT_CLASSES}
 
 
 def wait_for_notification(

@@ -5,13 +5,14 @@ migrates the database as the owner's login and creates a login per role
 (`vigil_runtime.stack.logins`), registers the demo cameras as the CLI's role (skipping those
 already there), starts the simulated ONVIF cameras (`vigil_cli.demo_onvif`: a quarter of them
 dark and noisy) and points the demo cameras at them, starts the webhook sink every alert is
-routed to (`vigil_cli.demo_alerts`: the alerter runs with a demo configuration sending
-HMAC-signed Alertmanager webhooks to it), starts the five services as child
+routed to (`vigil_cli.demo_alerts`: the alerter runs with a demo configuration, whose rule
+raises an alert for whatever the analyzer detects, sending HMAC-signed Alertmanager webhooks
+to it), starts the five services as child
 processes, each connected to PostgreSQL as its own role's login (logs in `<data dir>/logs/`),
 waits until every one answers /readyz, then starts the camera fleet simulator `vigil-camsim`
 publishing for the demo cameras (`vigil_cli.demo_fleet`, log in `<data dir>/logs/camsim.log`),
 waits until every demo camera's events are in PostgreSQL, the analyzer's analyses, and the
-optimizer's recommendations (camsim reports the dark cameras' health as degraded; an `auto`
+optimizer's recommendations, and a notification at the webhook sink (camsim reports the dark cameras' health as degraded; an `auto`
 camera gets its recommendation applied to the simulator), and prints `vigil status` with each
 camera's rate and last-seen. It then reprints the status every `--interval` seconds until Ctrl-C or
 SIGTERM, stops camsim (which publishes its cameras' retained `offline` status), drains the
@@ -56,7 +57,6 @@ from vigil_cli.db import connect
 from vigil_cli.demo_alerts import (
     WebhookSinkProcess,
     alerter_env,
-    analyzer_alert_env,
     start_webhook_sink,
     wait_for_notification,
 )
@@ -90,7 +90,7 @@ MAX_CAMERAS = 999  # camsim's ids have three digits
 FIRST_STATUS_AFTER_S = 6.0  # camsim publishes at least this long before the first status
 EVENTS_TIMEOUT_S = 45.0  # time for every demo camera's first events to be stored
 ANALYSIS_TIMEOUT_S = 45.0  # time for the analyzer to analyse a frame of every demo camera
-ALERT_TIMEOUT_S = 60.0  # group_wait (5 s) after the first person track, plus the delivery
+ALERT_TIMEOUT_S = 60.0  # group_wait (5 s) after the first detection, plus the delivery
 OPTIMIZER_TIMEOUT_S = 60.0  # time for a recommendation and an automatic apply
 SERVICE_GRACE_S = 10.0
 KILL_AFTER_S = SERVICE_GRACE_S + 5.0
@@ -331,7 +331,7 @@ def _frames_analysed(
 
 def _alerts_notified(info: StackInfo, sink: WebhookSinkProcess, stop: threading.Event) -> bool:
     """With frames (MQTT v5): wait for the alerter to notify the demo webhook of an alert
-    (the analyzer's ``object_detected`` for a person); False, and why, if none came."""
+    (its demo rule over the analyzer's detections); False, and why, if none came."""
     if info.env().get("VIGIL_MQTT_PROTOCOL", "v5") != "v5":
         return True  # no frames, no detections: nothing raises an alert this early
     if wait_for_notification(sink, stop, ALERT_TIMEOUT_S):
@@ -419,9 +419,9 @@ def _run_services(
         sim.stop()
         raise click.ClickException(str(exc)) from None
     click.echo(f"Alerts: every alert to the webhook sink {sink.url}, recorded in {sink.records}")
-    extra = {"analyzer": {**analyzer_env(claude), **analyzer_alert_env()},
+    extra = {"analyzer": analyzer_env(claude),
              "optimizer": _optimizer_env(info, optimizer_claude_env(claude)),
-             "alerter": alerter_env(info.data_dir, sink)}  # fmt: skip
+             "alerter": alerter_env(info.data_dir, sink, ports["alerter"])}  # fmt: skip
     services = start_services(info, logins, env_file, ports, extra)
     click.echo(f"started {', '.join(SERVICES)}; logs in {info.data_dir / 'logs'}")
     camsim: Camsim | None = None

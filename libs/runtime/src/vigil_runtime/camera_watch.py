@@ -10,8 +10,12 @@ owner's ``reload(conn)``:
   was away are lost.
 
 If the connection drops it reconnects with jittered backoff; the owner keeps serving its last
-known state meanwhile. Used by the ingest's camera registry and the analyzer's zone registry;
-``reload`` loads whatever columns its owner needs (each service role may read different ones).
+known state meanwhile. ``reload`` loads whatever columns its owner needs (each service role
+may read different ones).
+
+:class:`WatchedRegistry` is the base of such owners (the ingest's camera registry, the
+analyzer's zone registry, the alerter's maintenance registry): a subclass defines
+``_reload(conn)`` and gets ``start``/``close``/``refresh``/``listening`` from its watch.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from vigil_runtime.db import is_transient_error
 from vigil_runtime.logging import RateLimitedLogger, get_logger
 from vigil_runtime.tasks import wait_event
 
-__all__ = ["CHANNEL", "CameraWatch", "Reload"]
+__all__ = ["CHANNEL", "CameraWatch", "Reload", "WatchedRegistry"]
 
 CHANNEL = "vigil_cameras"
 """The NOTIFY channel of migration 0002's ``cameras`` trigger (payload: the camera id)."""
@@ -133,3 +137,37 @@ class CameraWatch:
         if await wait_event(self._changed, self._refresh_s):
             await asyncio.sleep(self._debounce_s)
         self._changed.clear()
+
+
+class WatchedRegistry:
+    """An in-memory copy of some camera columns kept fresh by a :class:`CameraWatch`.
+
+    Subclasses set their state up before calling ``super().__init__`` and implement
+    :meth:`_reload`; the lifecycle methods are the watch's."""
+
+    def __init__(
+        self, pool: Any, *, refresh_s: float = 60.0, debounce_s: float = 0.05, name: str
+    ) -> None:
+        self._watch = CameraWatch(
+            pool, self._reload, refresh_s=refresh_s, debounce_s=debounce_s, name=name
+        )
+
+    @property
+    def listening(self) -> bool:
+        """Whether change notifications are currently being received."""
+        return self._watch.listening
+
+    async def start(self) -> None:
+        """Load once (raises if PostgreSQL is unreachable), then keep watching."""
+        await self._watch.start()
+
+    async def close(self) -> None:
+        """Stop watching."""
+        await self._watch.close()
+
+    async def refresh(self) -> None:
+        """Reload now through a pooled connection."""
+        await self._watch.refresh()
+
+    async def _reload(self, conn: Any) -> None:
+        raise NotImplementedError

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from vigil_runtime.camera_watch import CameraWatch
+from vigil_runtime.camera_watch import WatchedRegistry
 from vigil_runtime.logging import get_logger
 from vigil_schema.camera import ZoneConfig
 from vigil_schema.enums import DesiredState
@@ -57,33 +57,16 @@ def parse_zones(camera_id: str, raw: Any) -> ZoneConfig:
         return ZoneConfig()
 
 
-class ZoneRegistry:
+class ZoneRegistry(WatchedRegistry):
     """In-memory ``camera id → CameraZones``, kept fresh by LISTEN/NOTIFY."""
 
     def __init__(self, pool: Any, *, refresh_s: float = 60.0) -> None:
         self._cameras: dict[str, CameraZones] = {}
-        self._watch = CameraWatch(pool, self._reload, refresh_s=refresh_s, name="zone-registry")
+        super().__init__(pool, refresh_s=refresh_s, name="zone-registry")
 
     def get(self, camera_id: str) -> CameraZones | None:
         """The camera, or ``None`` if it is not registered (its frames are still analysed)."""
         return self._cameras.get(camera_id)
-
-    @property
-    def listening(self) -> bool:
-        """Whether change notifications are being received."""
-        return self._watch.listening
-
-    async def start(self) -> None:
-        """Load once (raises if PostgreSQL is unreachable), then keep watching."""
-        await self._watch.start()
-
-    async def close(self) -> None:
-        """Stop watching."""
-        await self._watch.close()
-
-    async def refresh(self) -> None:
-        """Reload now."""
-        await self._watch.refresh()
 
     async def _reload(self, conn: Any) -> None:
         rows = await conn.fetch(_SQL)

@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from vigil_ingest.metrics import CAMERAS_KNOWN
-from vigil_runtime.camera_watch import CHANNEL, CameraWatch
+from vigil_runtime.camera_watch import CHANNEL, WatchedRegistry
 from vigil_schema.enums import DesiredState
 
 __all__ = ["CHANNEL", "CameraInfo", "CameraRegistry"]
@@ -47,7 +47,7 @@ class CameraInfo:
         return self.desired_state is DesiredState.DISABLED
 
 
-class CameraRegistry:
+class CameraRegistry(WatchedRegistry):
     """In-memory copy of `cameras` (and `retention_policies`), kept fresh by LISTEN/NOTIFY.
 
     ``on_removed`` is called with the ids of cameras that disappeared in a reload (the
@@ -65,10 +65,7 @@ class CameraRegistry:
         self._on_removed = on_removed
         self._cameras: dict[str, CameraInfo] = {}
         self._retention: dict[str, timedelta] = {}
-        self._watch = CameraWatch(
-            pool, self._reload, refresh_s=refresh_s, debounce_s=debounce_s,
-            name="camera-registry",
-        )  # fmt: skip
+        super().__init__(pool, refresh_s=refresh_s, debounce_s=debounce_s, name="camera-registry")
 
     # -- hot path ----------------------------------------------------------------------
 
@@ -85,24 +82,7 @@ class CameraRegistry:
         """How old a row of ``table`` may be: its retention, else ``default``."""
         return self._retention.get(table, default)
 
-    @property
-    def listening(self) -> bool:
-        """Whether change notifications are currently being received."""
-        return self._watch.listening
-
     # -- lifecycle ---------------------------------------------------------------------
-
-    async def start(self) -> None:
-        """Load the registry once (raises if PostgreSQL is unreachable), then keep it fresh."""
-        await self._watch.start()
-
-    async def close(self) -> None:
-        """Stop listening."""
-        await self._watch.close()
-
-    async def refresh(self) -> None:
-        """Reload now through a pooled connection."""
-        await self._watch.refresh()
 
     # -- internals ---------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from vigil_runtime.camera_watch import CameraWatch
+from vigil_runtime.camera_watch import WatchedRegistry
 from vigil_schema.enums import DesiredState
 
 __all__ = ["MaintenanceRegistry", "MaintenanceView"]
@@ -32,15 +32,14 @@ class MaintenanceView(Protocol):
     def in_maintenance(self, camera_id: str) -> bool: ...
 
 
-class MaintenanceRegistry:
+class MaintenanceRegistry(WatchedRegistry):
     """The ids of the cameras in maintenance, kept fresh by LISTEN/NOTIFY and polling."""
 
     def __init__(self, pool: Any, *, refresh_s: float = 60.0, debounce_s: float = 0.05) -> None:
         self._ids: frozenset[str] = frozenset()
-        self._watch = CameraWatch(
-            pool, self._reload, refresh_s=refresh_s, debounce_s=debounce_s,
-            name="alerter-maintenance",
-        )  # fmt: skip
+        super().__init__(
+            pool, refresh_s=refresh_s, debounce_s=debounce_s, name="alerter-maintenance"
+        )
 
     def in_maintenance(self, camera_id: str) -> bool:
         """Whether the camera's ``desired_state`` is ``maintenance`` (as last loaded)."""
@@ -50,23 +49,6 @@ class MaintenanceRegistry:
     def camera_ids(self) -> frozenset[str]:
         """The cameras in maintenance, as last loaded."""
         return self._ids
-
-    @property
-    def listening(self) -> bool:
-        """Whether change notifications are currently being received."""
-        return self._watch.listening
-
-    async def start(self) -> None:
-        """Load once (raises if PostgreSQL is unreachable), then keep watching."""
-        await self._watch.start()
-
-    async def close(self) -> None:
-        """Stop watching."""
-        await self._watch.close()
-
-    async def refresh(self) -> None:
-        """Reload now."""
-        await self._watch.refresh()
 
     async def _reload(self, conn: Any) -> None:
         rows = await conn.fetch(_SQL, DesiredState.MAINTENANCE.value)
