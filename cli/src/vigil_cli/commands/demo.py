@@ -12,8 +12,9 @@ processes, each connected to PostgreSQL as its own role's login (logs in `<data 
 waits until every one answers /readyz, then starts the camera fleet simulator `vigil-camsim`
 publishing for the demo cameras (`vigil_cli.demo_fleet`, log in `<data dir>/logs/camsim.log`),
 waits until every demo camera's events are in PostgreSQL, the analyzer's analyses, and the
-optimizer's recommendations, and a notification at the webhook sink (camsim reports the dark cameras' health as degraded; an `auto`
-camera gets its recommendation applied to the simulator), and prints `vigil status` with each
+optimizer's recommendations (camsim reports the dark cameras' health as degraded; an `auto`
+camera gets its recommendation applied to the simulator), and a notification at the webhook
+sink, and prints `vigil status` with each
 camera's rate and last-seen. It then reprints the status every `--interval` seconds until Ctrl-C or
 SIGTERM, stops camsim (which publishes its cameras' retained `offline` status), drains the
 services (SIGTERM, then SIGKILL after a timeout) and stops the stack unless `--keep-stack`.
