@@ -8,7 +8,8 @@
   its status is open, ``status = 'resolved', resolved_by = 'source'``. ``None`` when no
   active alert has that fingerprint.
 - :func:`expire_due`: the same for active alerts whose ``ends_at`` passed (API alerts).
-- :func:`group_alerts`: the member alerts of a group, for a flush.
+- :func:`group_alerts`: the member alerts of a group, for a flush; :func:`groups_alerts`
+  those of several groups in one query (a flush pass).
 - :func:`firing_label_sets`: the label sets of every firing alert (inhibition sources).
 - :func:`camera_states`: ``desired_state`` of the given cameras (maintenance is ignored).
 """
@@ -34,6 +35,7 @@ __all__ = [
     "expire_due",
     "firing_label_sets",
     "group_alerts",
+    "groups_alerts",
     "resolve_alert",
     "upsert_alert",
 ]
@@ -89,6 +91,14 @@ SELECT a.id, a.fingerprint, a.labels, a.annotations, a.first_seen_at, a.ends_at,
   FROM alert_group_members m JOIN alerts a ON a.id = m.alert_id
  WHERE m.group_key = $1
  ORDER BY a.id
+"""
+
+_GROUPS_ALERTS_SQL: Final = """
+SELECT m.group_key, a.id, a.fingerprint, a.labels, a.annotations, a.first_seen_at, a.ends_at,
+       a.active, a.generator_url, a.status, a.resolved_by, a.severity, a.data
+  FROM alert_group_members m JOIN alerts a ON a.id = m.alert_id
+ WHERE m.group_key = ANY($1::text[])
+ ORDER BY m.group_key, a.id
 """
 
 _FIRING_SQL: Final = """
@@ -175,24 +185,34 @@ def _resolved(row: asyncpg.Record) -> ResolvedAlert:
 
 async def group_alerts(conn: asyncpg.Connection, group_key: str) -> list[AlertRow]:
     """The alerts of the group ``group_key``, by id."""
-    rows = await conn.fetch(_GROUP_ALERTS_SQL, group_key)
-    return [
-        AlertRow(
-            alert_id=int(r["id"]),
-            fingerprint=r["fingerprint"],
-            labels=dict(r["labels"]),
-            annotations=dict(r["annotations"]),
-            starts_at=r["first_seen_at"],
-            ends_at=r["ends_at"],
-            active=r["active"],
-            generator_url=r["generator_url"],
-            status=AlertStatus(r["status"]),
-            resolved_by=r["resolved_by"],
-            severity=r["severity"],
-            data=dict(r["data"]),
-        )
-        for r in rows
-    ]
+    return [_alert_row(r) for r in await conn.fetch(_GROUP_ALERTS_SQL, group_key)]
+
+
+async def groups_alerts(
+    conn: asyncpg.Connection, group_keys: Sequence[str]
+) -> dict[str, list[AlertRow]]:
+    """The alerts of each of ``group_keys`` (by id; a group without members is absent)."""
+    members: dict[str, list[AlertRow]] = {}
+    for r in await conn.fetch(_GROUPS_ALERTS_SQL, list(group_keys)):
+        members.setdefault(r["group_key"], []).append(_alert_row(r))
+    return members
+
+
+def _alert_row(r: asyncpg.Record) -> AlertRow:
+    return AlertRow(
+        alert_id=int(r["id"]),
+        fingerprint=r["fingerprint"],
+        labels=dict(r["labels"]),
+        annotations=dict(r["annotations"]),
+        starts_at=r["first_seen_at"],
+        ends_at=r["ends_at"],
+        active=r["active"],
+        generator_url=r["generator_url"],
+        status=AlertStatus(r["status"]),
+        resolved_by=r["resolved_by"],
+        severity=r["severity"],
+        data=dict(r["data"]),
+    )
 
 
 async def firing_label_sets(conn: asyncpg.Connection, now: datetime) -> list[dict[str, str]]:
