@@ -8,7 +8,8 @@ ignored and counted. Each alert is then routed (the configuration's routing tree
 ``continue``) and its groups upserted with the alert as a member: a new group's first flush
 is at ``now + group_wait``, or at once when the alert started more than ``group_wait`` ago
 (Alertmanager). Firing alerts from a camera in maintenance are ignored. Creating and
-resolving an alert is audited (``alert.created``, ``alert.resolved``).
+resolving an alert is audited (``alert.created``, ``alert.resolved``). ``on_ingested``
+(optional) is called after each committed batch (the service wakes its flusher with it).
 
 :meth:`Intake.handle_entries` is the :class:`~vigil_runtime.streams.StreamConsumer`
 handler of ``vigil:alerts``: it decodes every entry as an ``AlertCandidate`` first and
@@ -18,7 +19,7 @@ raises on one that is not (the consumer retries it alone and dead-letters it aft
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Protocol
@@ -63,10 +64,18 @@ def decode_candidate(entry: StreamEntry) -> AlertCandidate:
 class Intake:
     """Writes incoming alerts and their group membership (one replica or many)."""
 
-    def __init__(self, pool: asyncpg.Pool, holder: ConfigSource, clock: Clock) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        holder: ConfigSource,
+        clock: Clock,
+        *,
+        on_ingested: Callable[[], None] | None = None,
+    ) -> None:
         self._pool = pool
         self._holder = holder
         self._clock = clock
+        self._on_ingested = on_ingested
 
     async def handle_entries(self, entries: list[StreamEntry]) -> None:
         """StreamConsumer handler: decode all (raise on a bad one), then ingest them."""
@@ -100,6 +109,8 @@ class Intake:
                     now=now, first_flush_at=placement.first_flush_at,
                 )  # fmt: skip
                 await groups.add_members(conn, placement.group_key, placement.alert_ids)
+        if self._on_ingested is not None:
+            self._on_ingested()
 
     async def _store(
         self, conn: asyncpg.Connection, alert: IncomingAlert, states: dict[str, str],
