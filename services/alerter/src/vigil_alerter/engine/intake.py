@@ -8,7 +8,8 @@ ignored and counted. Each alert is then routed (the configuration's routing tree
 ``continue``) and its groups upserted with the alert as a member: a new group's first flush
 is at ``now + group_wait``, or at once when the alert started more than ``group_wait`` ago
 (Alertmanager). Firing alerts from a camera in maintenance are ignored. Creating and
-resolving an alert is audited (``alert.created``, ``alert.resolved``). ``on_ingested``
+resolving an alert is audited (``alert.created``, ``alert.resolved``; the batch's audit rows,
+groups and memberships are written in one statement each). ``on_ingested``
 (optional) is called after each committed batch (the service wakes its flusher with it).
 
 :meth:`Intake.handle_entries` is the :class:`~vigil_runtime.streams.StreamConsumer`
@@ -33,7 +34,7 @@ from vigil_alerter.metrics import ALERTS, CANDIDATES
 from vigil_alerter.routing.tree import Route
 from vigil_alerter.store import alerts as alert_rows
 from vigil_alerter.store import groups
-from vigil_runtime.audit import write_audit
+from vigil_runtime.audit import AuditEntry, write_audits
 from vigil_runtime.logging import get_logger
 from vigil_runtime.streams import StreamEntry
 from vigil_schema.enums import DesiredState
@@ -98,56 +99,63 @@ class Intake:
                 conn, sorted({a.camera_id for a in alerts if a.camera_id})
             )
             placed: list[tuple[IncomingAlert, int]] = []
+            audits: list[AuditEntry] = []
             for alert in sorted(alerts, key=lambda a: a.fingerprint):  # stable sort
-                alert_id = await self._store(conn, alert, states, now)
+                alert_id = await self._store(conn, alert, states, now, audits)
                 if alert_id is not None:
                     placed.append((alert, alert_id))
-            for placement in _plan(loaded, placed, now):
-                await groups.upsert_group(
-                    conn, group_key=placement.group_key, route_key=placement.route.key,
-                    receiver=placement.route.receiver, group_labels=placement.group_labels,
-                    now=now, first_flush_at=placement.first_flush_at,
-                )  # fmt: skip
-                await groups.add_members(conn, placement.group_key, placement.alert_ids)
+            await write_audits(conn, audits)
+            plan = _plan(loaded, placed, now)
+            await groups.upsert_groups(
+                conn,
+                [(p.group_key, p.route.key, p.route.receiver, p.group_labels, p.first_flush_at)
+                 for p in plan],
+                now,
+            )  # fmt: skip
+            await groups.add_member_pairs(
+                conn, [(p.group_key, alert_id) for p in plan for alert_id in p.alert_ids]
+            )
         if self._on_ingested is not None:
             self._on_ingested()
 
     async def _store(
         self, conn: asyncpg.Connection, alert: IncomingAlert, states: dict[str, str],
-        now: datetime,
+        now: datetime, audits: list[AuditEntry],
     ) -> int | None:  # fmt: skip
-        """Write the alert; its id, or ``None`` when it was ignored."""
+        """Write the alert (its audit entry added to ``audits``); its id, or ``None`` when it
+        was ignored."""
         if alert.is_resolved(now):
-            return await self._resolve(conn, alert, now)
+            return await self._resolve(conn, alert, now, audits)
         if alert.camera_id and states.get(alert.camera_id) == DesiredState.MAINTENANCE:
             ALERTS.labels("ignored").inc()
             return None
         alert_id, created = await alert_rows.upsert_alert(conn, alert, now)
         ALERTS.labels("created" if created else "deduplicated").inc()
         if created:
-            await write_audit(
-                conn, actor=ACTOR, action="alert.created", entity_type="alert",
+            audits.append(AuditEntry(
+                actor=ACTOR, action="alert.created", entity_type="alert",
                 entity_id=str(alert_id), ts=now, service=ACTOR,
                 details={"fingerprint": alert.fingerprint, "source": alert.source,
                          "labels": dict(alert.labels)},
-            )  # fmt: skip
+            ))  # fmt: skip
         return alert_id
 
     async def _resolve(
-        self, conn: asyncpg.Connection, alert: IncomingAlert, now: datetime
-    ) -> int | None:
+        self, conn: asyncpg.Connection, alert: IncomingAlert, now: datetime,
+        audits: list[AuditEntry],
+    ) -> int | None:  # fmt: skip
         ends_at = alert.ends_at if alert.ends_at is not None and alert.ends_at <= now else now
         resolved = await alert_rows.resolve_alert(conn, alert.fingerprint, ends_at, now)
         if resolved is None:
             ALERTS.labels("ignored").inc()
             return None
         ALERTS.labels("resolved").inc()
-        await write_audit(
-            conn, actor=ACTOR, action="alert.resolved", entity_type="alert",
+        audits.append(AuditEntry(
+            actor=ACTOR, action="alert.resolved", entity_type="alert",
             entity_id=str(resolved.alert_id), ts=now, service=ACTOR,
             details={"by": "source", "source": alert.source, "closed": resolved.closed,
                      "ends_at": ends_at.isoformat()},
-        )  # fmt: skip
+        ))  # fmt: skip
         return resolved.alert_id
 
 

@@ -26,6 +26,7 @@ import asyncpg
 __all__ = [
     "FlushRecord",
     "GroupRow",
+    "add_member_pairs",
     "add_members",
     "delete_empty",
     "delete_if_empty",
@@ -36,6 +37,7 @@ __all__ = [
     "remove_member_pairs",
     "remove_members",
     "upsert_group",
+    "upsert_groups",
 ]
 
 _UPSERT_SQL: Final = """
@@ -114,6 +116,34 @@ async def upsert_group(
         _UPSERT_SQL, group_key, route_key, receiver, dict(group_labels), now,
         max(first_flush_at, now), immediate,
     )  # fmt: skip
+
+
+async def upsert_groups(
+    conn: asyncpg.Connection,
+    groups: Sequence[tuple[str, str, str, Mapping[str, str], datetime]],
+    now: datetime,
+) -> None:
+    """:func:`upsert_group` for every ``(group_key, route_key, receiver, group_labels,
+    first_flush_at)``, in the given order, pipelined."""
+    await conn.executemany(
+        _UPSERT_SQL,
+        [
+            (key, route, receiver, dict(labels), now, max(first, now), first <= now)
+            for key, route, receiver, labels, first in groups
+        ],
+    )
+
+
+async def add_member_pairs(conn: asyncpg.Connection, pairs: Sequence[tuple[str, int]]) -> None:
+    """:func:`add_members` for every ``(group_key, alert_id)``, in one statement."""
+    if pairs:
+        ordered = sorted(set(pairs))
+        await conn.execute(
+            "INSERT INTO alert_group_members (group_key, alert_id)"
+            " SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING",
+            [key for key, _ in ordered],
+            [alert_id for _, alert_id in ordered],
+        )
 
 
 async def add_members(conn: asyncpg.Connection, group_key: str, alert_ids: Sequence[int]) -> None:
