@@ -24,7 +24,8 @@ sent again with the same ``Idempotency-Key``. Times come from ``clock`` (tests m
 the rate limiter reads the same clock.
 
 :meth:`dispatch_once` runs one round (a lane for every due receiver until none of its rows
-is due) and returns the rows handled; :meth:`run` keeps lanes going until ``stop``, looking
+is due) and returns the rows handled (webhooks share one keep-alive HTTP session during a round,
+or during :meth:`run`); :meth:`run` keeps lanes going until ``stop``, looking
 for due rows every ``poll_interval`` or as soon as :meth:`wake` is called (this replica
 queued something).
 """
@@ -32,11 +33,13 @@ queued something).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
 
+import aiohttp
 import asyncpg
 import redis.asyncio as aioredis
 
@@ -90,7 +93,7 @@ class Dispatcher:
         settings: DeliverySettings,
         owner: str,
         *,
-        integrations: IntegrationFactory = build_integrations,
+        integrations: IntegrationFactory | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._pool = pool
@@ -98,7 +101,8 @@ class Dispatcher:
         self._clock = clock
         self._settings = settings
         self._owner = owner
-        self._integrations = integrations
+        self._integrations = integrations or self._build_integrations
+        self._http: aiohttp.ClientSession | None = None
         self._rng = rng or random.Random()
         self._producer = StreamProducer(redis)
         self._limiter = RateLimiter(redis, RATE_LIMIT_PREFIX, clock=lambda: clock().timestamp())
@@ -112,14 +116,36 @@ class Dispatcher:
 
     async def dispatch_once(self) -> int:
         """A lane for every receiver with due rows, until none is due; rows handled."""
-        tasks = await self._spawn_due()
-        counts = await asyncio.gather(*tasks)
+        async with self._http_session():
+            tasks = await self._spawn_due()
+            counts = await asyncio.gather(*tasks)
         return sum(counts)
+
+    @contextlib.asynccontextmanager
+    async def _http_session(self) -> AsyncIterator[None]:
+        """Webhooks share one keep-alive HTTP session while this is entered (outermost
+        entry opens and closes it)."""
+        if self._http is not None:
+            yield
+            return
+        self._http = aiohttp.ClientSession()
+        try:
+            yield
+        finally:
+            session, self._http = self._http, None
+            await session.close()
+
+    def _build_integrations(self, receiver: Receiver) -> Mapping[str, Integration]:
+        return build_integrations(receiver, http=self._http)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll for due receivers every ``poll_interval`` (or at :meth:`wake`) until ``stop``;
         then cancel in-flight sends (their leases run out and they are sent again)."""
         poll_s = self._settings.poll_interval.total_seconds()
+        async with self._http_session():
+            await self._poll(stop, poll_s)
+
+    async def _poll(self, stop: asyncio.Event, poll_s: float) -> None:
         try:
             while not stop.is_set():
                 try:
@@ -185,24 +211,31 @@ class Dispatcher:
     async def _mark_and_lease(
         self, receiver: str, sent: list[OutboxRow], free: int
     ) -> list[OutboxRow]:
-        """Mark ``sent`` rows sent, then lease up to ``free`` due rows of ``receiver``."""
+        """Mark ``sent`` rows sent and lease up to ``free`` due rows of ``receiver``, in one
+        transaction (one commit)."""
         now = self._clock()
+        changed: set[int] = set()
+        rows: list[OutboxRow] = []
         async with self._pool.acquire() as conn:
-            if sent:
-                try:
-                    changed = await ledger.mark_sent_many(conn, sent, now)
-                except Exception:  # DB down: the leases run out, the rows are sent again
-                    _log.exception("delivery_mark_failed", receiver=receiver)
-                else:
-                    for row in sent:
-                        if row.id in changed:
-                            self._count_delivered(row, SendOutcome.SENT, now)
-            if free <= 0:
+            try:
+                async with conn.transaction():
+                    if sent:
+                        changed = await ledger.mark_sent_many(conn, sent, now)
+                    if free > 0:
+                        rows = await ledger.lease_batch(
+                            conn, receiver=receiver, owner=self._owner, now=now,
+                            lease_until=now + self._settings.lease, limit=free,
+                        )  # fmt: skip
+            except Exception:
+                if not sent:
+                    raise
+                # DB down: the leases run out and the rows are sent again
+                _log.exception("delivery_mark_failed", receiver=receiver)
                 return []
-            return await ledger.lease_batch(
-                conn, receiver=receiver, owner=self._owner, now=now,
-                lease_until=now + self._settings.lease, limit=free,
-            )  # fmt: skip
+        for row in sent:
+            if row.id in changed:
+                self._count_delivered(row, SendOutcome.SENT, now)
+        return rows
 
     async def _send(self, row: OutboxRow) -> bool:
         """One attempt; ``True`` when sent and left for the lane to mark."""
