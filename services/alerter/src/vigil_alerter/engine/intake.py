@@ -98,12 +98,12 @@ class Intake:
             states = await alert_rows.camera_states(
                 conn, sorted({a.camera_id for a in alerts if a.camera_id})
             )
-            placed: list[tuple[IncomingAlert, int]] = []
+            ordered = sorted(alerts, key=lambda a: a.fingerprint)  # stable sort
             audits: list[AuditEntry] = []
-            for alert in sorted(alerts, key=lambda a: a.fingerprint):  # stable sort
-                alert_id = await self._store(conn, alert, states, now, audits)
-                if alert_id is not None:
-                    placed.append((alert, alert_id))
+            if any(alert.is_resolved(now) for alert in ordered):
+                placed = await self._store_each(conn, ordered, states, now, audits)
+            else:  # all firing (the common case): one upsert statement
+                placed = await self._upsert_all(conn, ordered, states, now, audits)
             await write_audits(conn, audits)
             plan = _plan(loaded, placed, now)
             await groups.upsert_groups(
@@ -118,6 +118,42 @@ class Intake:
         if self._on_ingested is not None:
             self._on_ingested()
 
+    async def _store_each(
+        self, conn: asyncpg.Connection, ordered: Sequence[IncomingAlert],
+        states: dict[str, str], now: datetime, audits: list[AuditEntry],
+    ) -> list[tuple[IncomingAlert, int]]:  # fmt: skip
+        """Write the alerts one by one, in order; those placed with their ids."""
+        placed: list[tuple[IncomingAlert, int]] = []
+        for alert in ordered:
+            alert_id = await self._store(conn, alert, states, now, audits)
+            if alert_id is not None:
+                placed.append((alert, alert_id))
+        return placed
+
+    async def _upsert_all(
+        self, conn: asyncpg.Connection, ordered: Sequence[IncomingAlert],
+        states: dict[str, str], now: datetime, audits: list[AuditEntry],
+    ) -> list[tuple[IncomingAlert, int]]:  # fmt: skip
+        """:meth:`_store` for firing alerts only, in one statement per round."""
+        kept = [a for a in ordered if not self._in_maintenance(a, states)]
+        placed: list[tuple[IncomingAlert, int]] = []
+        for alert, (alert_id, created) in zip(
+            kept, await alert_rows.upsert_alerts(conn, kept, now), strict=True
+        ):
+            ALERTS.labels("created" if created else "deduplicated").inc()
+            if created:
+                audits.append(_created_entry(alert, alert_id, now))
+            placed.append((alert, alert_id))
+        return placed
+
+    @staticmethod
+    def _in_maintenance(alert: IncomingAlert, states: dict[str, str]) -> bool:
+        """A firing alert of a camera in maintenance (ignored, counted)."""
+        if alert.camera_id and states.get(alert.camera_id) == DesiredState.MAINTENANCE:
+            ALERTS.labels("ignored").inc()
+            return True
+        return False
+
     async def _store(
         self, conn: asyncpg.Connection, alert: IncomingAlert, states: dict[str, str],
         now: datetime, audits: list[AuditEntry],
@@ -126,18 +162,12 @@ class Intake:
         was ignored."""
         if alert.is_resolved(now):
             return await self._resolve(conn, alert, now, audits)
-        if alert.camera_id and states.get(alert.camera_id) == DesiredState.MAINTENANCE:
-            ALERTS.labels("ignored").inc()
+        if self._in_maintenance(alert, states):
             return None
         alert_id, created = await alert_rows.upsert_alert(conn, alert, now)
         ALERTS.labels("created" if created else "deduplicated").inc()
         if created:
-            audits.append(AuditEntry(
-                actor=ACTOR, action="alert.created", entity_type="alert",
-                entity_id=str(alert_id), ts=now, service=ACTOR,
-                details={"fingerprint": alert.fingerprint, "source": alert.source,
-                         "labels": dict(alert.labels)},
-            ))  # fmt: skip
+            audits.append(_created_entry(alert, alert_id, now))
         return alert_id
 
     async def _resolve(
@@ -157,6 +187,15 @@ class Intake:
                      "ends_at": ends_at.isoformat()},
         ))  # fmt: skip
         return resolved.alert_id
+
+
+def _created_entry(alert: IncomingAlert, alert_id: int, now: datetime) -> AuditEntry:
+    return AuditEntry(
+        actor=ACTOR, action="alert.created", entity_type="alert", entity_id=str(alert_id),
+        ts=now, service=ACTOR,
+        details={"fingerprint": alert.fingerprint, "source": alert.source,
+                 "labels": dict(alert.labels)},
+    )  # fmt: skip
 
 
 @dataclass

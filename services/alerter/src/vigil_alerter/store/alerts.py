@@ -4,6 +4,8 @@
   index of active fingerprints (``alerts_active_fingerprint_key``): a new row (status
   ``new``), or the active row updated (``occurrences + 1``, ``last_seen_at``, ``ends_at``,
   annotations, texts). ``camera_id`` is kept only when that camera exists (foreign key).
+  :func:`upsert_alerts` does the same for a batch, one statement per round of distinct
+  fingerprints (a fingerprint's n-th alert of the batch goes in round n, as if in order).
 - :func:`resolve_alert`: the source resolved it: ``active = false``, ``ends_at`` and, while
   its status is open, ``status = 'resolved', resolved_by = 'source'``. ``None`` when no
   active alert has that fingerprint.
@@ -16,6 +18,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +41,7 @@ __all__ = [
     "groups_alerts",
     "resolve_alert",
     "upsert_alert",
+    "upsert_alerts",
 ]
 
 OPEN_STATUSES: Final = [str(s) for s in AlertStatus if s.is_open]
@@ -58,6 +62,31 @@ ON CONFLICT (fingerprint) WHERE active DO UPDATE SET
     description = EXCLUDED.description,
     generator_url = coalesce(EXCLUDED.generator_url, a.generator_url)
 RETURNING id, (xmax = 0) AS created
+"""
+
+_UPSERT_MANY_SQL: Final = """
+INSERT INTO alerts AS a (
+    fingerprint, rule, severity, status, camera_id, title, description, labels, annotations,
+    data, source, generator_url, active, ends_at, occurrences, first_seen_at, last_seen_at,
+    created_at, updated_at)
+SELECT t.fp, t.rule, t.severity, 'new', (SELECT c.id FROM cameras c WHERE c.id = t.camera),
+       t.title, t.description, t.labels::jsonb, t.annotations::jsonb, t.data::jsonb, t.source,
+       t.generator_url, true, t.ends_at, 1, t.starts_at, $14, $14, $14
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+              $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+              $12::timestamptz[], $13::timestamptz[])
+       AS t(fp, rule, severity, camera, title, description, labels, annotations, data, source,
+            generator_url, ends_at, starts_at)
+ ORDER BY t.fp
+ON CONFLICT (fingerprint) WHERE active DO UPDATE SET
+    occurrences = a.occurrences + 1,
+    last_seen_at = EXCLUDED.last_seen_at,
+    ends_at = EXCLUDED.ends_at,
+    annotations = EXCLUDED.annotations,
+    title = EXCLUDED.title,
+    description = EXCLUDED.description,
+    generator_url = coalesce(EXCLUDED.generator_url, a.generator_url)
+RETURNING id, fingerprint, (xmax = 0) AS created
 """
 
 _RESOLVE_SET: Final = """
@@ -163,6 +192,49 @@ async def upsert_alert(
     )  # fmt: skip
     assert row is not None
     return int(row["id"]), bool(row["created"])
+
+
+async def upsert_alerts(
+    conn: asyncpg.Connection, alerts: Sequence[IncomingAlert], now: datetime
+) -> list[tuple[int, bool]]:
+    """:func:`upsert_alert` for every alert, in order: ``(id, created)`` of each."""
+    rounds: list[list[int]] = []  # indexes into alerts; distinct fingerprints in each
+    seen: dict[str, int] = {}
+    for index, alert in enumerate(alerts):
+        n = seen[alert.fingerprint] = seen.get(alert.fingerprint, -1) + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(index)
+    results: list[tuple[int, bool]] = [(0, False)] * len(alerts)
+    for indexes in rounds:
+        batch = [alerts[i] for i in indexes]
+        columns = _upsert_columns(batch)
+        rows = {r["fingerprint"]: r for r in await conn.fetch(_UPSERT_MANY_SQL, *columns, now)}
+        for i in indexes:
+            row = rows[alerts[i].fingerprint]
+            results[i] = (int(row["id"]), bool(row["created"]))
+    return results
+
+
+def _upsert_columns(alerts: Sequence[IncomingAlert]) -> list[list[Any]]:
+    def text(value: Mapping[str, Any]) -> str:
+        return json.dumps(dict(value), separators=(",", ":"))
+
+    return [
+        [a.fingerprint for a in alerts],
+        [a.alertname or a.source for a in alerts],
+        [str(a.severity) for a in alerts],
+        [a.camera_id for a in alerts],
+        [a.title for a in alerts],
+        [a.description for a in alerts],
+        [text(a.labels) for a in alerts],
+        [text(a.annotations) for a in alerts],
+        [text(a.data) for a in alerts],
+        [a.source for a in alerts],
+        [a.generator_url for a in alerts],
+        [a.ends_at for a in alerts],
+        [a.starts_at for a in alerts],
+    ]
 
 
 async def resolve_alert(
