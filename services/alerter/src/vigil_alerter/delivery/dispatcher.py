@@ -146,11 +146,15 @@ class Dispatcher:
             await self._poll(stop, poll_s)
 
     async def _poll(self, stop: asyncio.Event, poll_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        gauged_at = -poll_s
         try:
             while not stop.is_set():
                 try:
                     await self._spawn_due()
-                    await self.update_pending_gauge()
+                    if loop.time() - gauged_at >= poll_s:  # at most once a poll, not per wake
+                        await self.update_pending_gauge()
+                        gauged_at = loop.time()
                 except Exception:  # DB/Redis down: poll again later
                     _log.exception("delivery_poll_failed")
                 if not stop.is_set():
