@@ -116,7 +116,8 @@ def render(result: dict[str, Any], source: str) -> str:
                      "Alertmanager's rate.")  # fmt: skip
     if ratios.get("paced_p50_extra_s") is not None:
         lines.append(f"- paced: vigil-alerter's median latency {_n(ratios['paced_p50_extra_s'], 3)}"
-                     " s above Alertmanager's (its flush loop polls every "
-                     f"{params.get('flush_interval_s', 0.5):g} s; Alertmanager's group timer "
-                     "fires at once).")  # fmt: skip
+                     " s above Alertmanager's (intake wakes the flusher and a flush the "
+                     "dispatcher, polling every "
+                     f"{params.get('flush_interval_s', 0.5):g} s otherwise; the difference is "
+                     "PostgreSQL's commits on the way).")  # fmt: skip
     return "\n".join(lines)

@@ -345,3 +345,30 @@ async def test_two_replicas_send_every_row_exactly_once(
     keys = [received.idempotency_key for received in webhook_server.got("other")]
     assert sorted(keys) == sorted(set(keys))
     assert len(keys) == 12
+
+
+async def test_a_batch_lease_takes_the_oldest_due_rows_once_and_a_batch_mark_only_pending(
+    delivery_pool: Any, delivery_clock: ManualClock, outbox: Outbox
+) -> None:
+    from vigil_alerter.delivery import ledger
+
+    ids = [await outbox.add("other", "webhook:0", v4_payload("other")) for _ in range(5)]
+    now = delivery_clock()
+    until_ = now + timedelta(seconds=60)
+
+    async def lease(conn: Any, owner: str) -> list[ledger.OutboxRow]:
+        return await ledger.lease_batch(
+            conn, receiver="other", owner=owner, now=now, lease_until=until_, limit=3
+        )
+
+    async with delivery_pool.acquire() as conn:
+        first = await lease(conn, "a")
+        second = await lease(conn, "b")
+        assert [r.id for r in first] == ids[:3]
+        assert [r.id for r in second] == ids[3:]  # the leased ones are not taken twice
+        assert await lease(conn, "c") == []
+        assert all(r.attempts == 1 and r.lease_owner == "a" for r in first)
+        assert await ledger.mark_failed(conn, first[0], "gave up")
+        assert await ledger.mark_sent_many(conn, first, now) == {ids[1], ids[2]}
+        assert await ledger.mark_sent_many(conn, first, now) == set()  # sent stays sent
+    assert await outbox.statuses(ids) == ["failed", "sent", "sent", "pending", "pending"]

@@ -104,6 +104,28 @@ async def test_a_repeated_candidate_updates_the_active_alert(
     assert row["rule"] == "camera_offline"
 
 
+async def test_repeats_of_one_fingerprint_in_one_batch_count_as_in_order(
+    intake: Intake, alerter_pool: Any, pg_pool: Any, clock: ManualClock
+) -> None:
+    batch = [
+        IncomingAlert.from_candidate(candidate(clock, camera="cam-1", summary="one")),
+        IncomingAlert.from_candidate(candidate(clock, camera="cam-2", summary="other")),
+        IncomingAlert.from_candidate(candidate(clock, camera="cam-1", summary="two")),
+        IncomingAlert.from_candidate(candidate(clock, camera="cam-1", summary="three")),
+    ]
+    await intake.ingest(batch)
+
+    rows = await alerts(alerter_pool)
+    by_camera = {r["labels"]["camera_id"]: r for r in rows}
+    assert len(rows) == 2
+    assert (by_camera["cam-1"]["occurrences"], by_camera["cam-1"]["title"]) == (3, "three")
+    assert (by_camera["cam-2"]["occurrences"], by_camera["cam-2"]["title"]) == (1, "other")
+    created = await pg_pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'alert.created'"
+    )
+    assert created == 2
+
+
 async def test_a_resolve_closes_the_alert_and_a_new_firing_is_a_new_row(
     intake: Intake, alerter_pool: Any, clock: ManualClock
 ) -> None:

@@ -6,11 +6,14 @@ connection to make the audit row part of the caller's transaction (it then
 commits or rolls back with the change it describes), or a pool for a
 stand-alone insert. A missing monthly partition is created and the insert
 retried, inside a savepoint so the caller's transaction survives.
+:func:`write_audits` appends several rows (:class:`AuditEntry`) in one pipelined statement,
+on a connection, with the same guarantees.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +21,7 @@ import asyncpg
 
 from vigil_runtime.partitions import is_missing_partition_error
 
-__all__ = ["write_audit"]
+__all__ = ["AuditEntry", "write_audit", "write_audits"]
 
 _INSERT_SQL = """
 INSERT INTO audit_log (
@@ -27,6 +30,47 @@ INSERT INTO audit_log (
 VALUES (coalesce($1::timestamptz, now()), $2, $3, $4, $5, $6, $7, $8, $9, $10::inet, $11)
 """
 _ENSURE_SQL = "SELECT vigil_ensure_partition('audit_log', coalesce($1::timestamptz, now()))"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One row for :func:`write_audits` (the fields of :func:`write_audit`)."""
+
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str | None
+    details: Mapping[str, Any] = field(default_factory=dict)
+    ts: datetime | None = None
+    action_status: str = "success"
+    severity: str = "info"
+    service: str | None = None
+    ip_address: str | None = None
+    correlation_id: str | None = None
+
+    def args(self) -> tuple[Any, ...]:
+        return (
+            self.ts, self.actor, self.action, self.entity_type, self.entity_id,
+            dict(self.details), self.action_status, self.severity, self.service,
+            self.ip_address, self.correlation_id,
+        )  # fmt: skip
+
+
+async def write_audits(conn: asyncpg.Connection, entries: Sequence[AuditEntry]) -> None:
+    """Insert every entry (as :func:`write_audit` on a connection, one ``executemany``)."""
+    if not entries:
+        return
+    rows = [entry.args() for entry in entries]
+    try:
+        async with conn.transaction():
+            await conn.executemany(_INSERT_SQL, rows)
+    except asyncpg.CheckViolationError as exc:
+        if not is_missing_partition_error(exc):
+            raise
+        async with conn.transaction():
+            for ts in sorted({row[0] for row in rows}, key=lambda t: (t is not None, t)):
+                await conn.fetchval(_ENSURE_SQL, ts)
+            await conn.executemany(_INSERT_SQL, rows)
 
 
 async def write_audit(

@@ -10,8 +10,10 @@ leader, keep them from doing the same work twice:
 - the housekeeping tick (every ``alerter_flush_interval_s``): expire alerts whose
   ``endsAt`` passed, flush due aggregation groups into the notification outbox, queue
   escalations (rule alerts are refreshed and resolved by the rules' leader,
-  :mod:`vigil_alerter.rules.leader_consumers`);
-- the dispatcher: leases due outbox rows and delivers them, one worker set per receiver;
+  :mod:`vigil_alerter.rules.leader_consumers`); the flush also runs as soon as intake
+  committed a batch, and again at once while a step flushed its full ``FLUSH_LIMIT``;
+- the dispatcher: leases due outbox rows and delivers them, one lane per receiver; woken as
+  soon as a flush queued something;
 - the configuration holder: reloads on SIGHUP and on file change, keeping the old tree when
   the new file is invalid.
 
@@ -44,25 +46,41 @@ from vigil_alerter.rules.leader_consumers import RuleConsumers
 from vigil_alerter.settings import AlerterSettings
 from vigil_runtime.service import Body, ServiceContext, package_version, service_main
 from vigil_runtime.streams import StreamConsumer
-from vigil_runtime.tasks import cancel_until_done
+from vigil_runtime.tasks import cancel_until_done, wait_event
 from vigil_schema.clock import utc_now
 from vigil_schema.streams import ALERTS
 
 SERVICE = "alerter"
+FLUSH_LIMIT = 200
+"""Groups per flush step: a step that flushed as many runs again at once."""
 GROUP = "alerter"
 
 
 async def _every(
-    ctx: ServiceContext, interval_s: float, name: str, step: Callable[[], Awaitable[object]]
+    ctx: ServiceContext,
+    interval_s: float,
+    name: str,
+    step: Callable[[], Awaitable[object]],
+    *,
+    wake: asyncio.Event | None = None,
 ) -> None:
-    """Run ``step`` every ``interval_s`` until stopping; an error is logged, never fatal."""
+    """Run ``step`` every ``interval_s`` (or as soon as ``wake`` is set) until stopping; at
+    once again when it returned ``True`` (more work is due); an error is logged, never fatal."""
     while not ctx.stopping.is_set():
+        more = False
         try:
-            await step()
+            more = await step() is True
         except Exception:
             ctx.log.exception("housekeeping step failed", step=name)
-        if await ctx.sleep(interval_s):
-            return
+        if more:
+            await asyncio.sleep(0)  # let the other loops run between batches
+            continue
+        if wake is None:
+            if await ctx.sleep(interval_s):
+                return
+        else:
+            await wait_event(wake, interval_s)
+            wake.clear()
 
 
 class ApiSlot:
@@ -93,7 +111,8 @@ async def run_alerter(ctx: ServiceContext, api: ApiSlot) -> None:
     async with ctx.dependencies() as deps:
         pool, redis = deps.pool, deps.redis
         external_url = holder.current.config.global_.external_url or settings.alerter_external_url
-        intake = Intake(pool, holder, clock)
+        flush_wake = asyncio.Event()
+        intake = Intake(pool, holder, clock, on_ingested=flush_wake.set)
         flusher = Flusher(
             pool, holder, clock, external_url, max_delivery=settings.delivery_max_total
         )
@@ -128,6 +147,12 @@ async def run_alerter(ctx: ServiceContext, api: ApiSlot) -> None:
                 max_total=settings.delivery_max_total,
             )
 
+        async def flush() -> bool:
+            flushed = await flusher.flush_due(FLUSH_LIMIT)
+            if flushed:
+                dispatcher.wake()
+            return flushed >= FLUSH_LIMIT
+
         interval = settings.alerter_flush_interval_s
         tasks = [
             asyncio.create_task(consumer.run(ctx.stopping), name="alerts-consumer"),
@@ -137,7 +162,7 @@ async def run_alerter(ctx: ServiceContext, api: ApiSlot) -> None:
             asyncio.create_task(
                 _every(ctx, interval, "expire", lambda: expire_alerts(pool, clock))
             ),
-            asyncio.create_task(_every(ctx, interval, "flush", flusher.flush_due)),
+            asyncio.create_task(_every(ctx, interval, "flush", flush, wake=flush_wake)),
             asyncio.create_task(_every(ctx, interval, "escalate", escalate)),
         ]
         ctx.mark_running()

@@ -35,4 +35,4 @@ class AlerterSettings(VigilSettings):
     delivery_backoff_base: timedelta = timedelta(seconds=1)
     delivery_backoff_cap: timedelta = timedelta(minutes=5)
     delivery_lease: timedelta = timedelta(seconds=60)
-    delivery_workers_per_receiver: int = Field(default=2, ge=1, le=64)
+    delivery_workers_per_receiver: int = Field(default=16, ge=1, le=64)

@@ -2,8 +2,10 @@
 
 A row's delivery: :func:`lease_next` takes the oldest due pending row of a receiver (``FOR
 UPDATE SKIP LOCKED``, so replicas never take the same row) and commits ``lease_owner``,
-``lease_until`` and ``attempts + 1`` before anything is sent. The sender then ends the attempt
-with exactly one of :func:`mark_sent`, :func:`mark_suppressed`, :func:`mark_failed`,
+``lease_until`` and ``attempts + 1`` before anything is sent; :func:`lease_batch` takes up to
+``limit`` of them in one statement. The sender then ends the attempt
+with exactly one of :func:`mark_sent` (:func:`mark_sent_many` for several rows in one
+statement), :func:`mark_suppressed`, :func:`mark_failed`,
 :func:`schedule_retry` or :func:`defer` (rate limited: the attempt is given back).
 
 Guarantees: only ``pending`` rows are leased or marked, so a row marked ``sent`` (or failed,
@@ -27,9 +29,11 @@ __all__ = [
     "OutboxRow",
     "defer",
     "due_receivers",
+    "lease_batch",
     "lease_next",
     "mark_failed",
     "mark_sent",
+    "mark_sent_many",
     "mark_suppressed",
     "pending_counts",
     "schedule_retry",
@@ -68,7 +72,7 @@ FROM (
     WHERE status = 'pending' AND receiver = $1 AND next_attempt_at <= $3
       AND (lease_until IS NULL OR lease_until <= $3)
     ORDER BY next_attempt_at, id
-    LIMIT 1
+    LIMIT $5
     FOR UPDATE SKIP LOCKED
 ) AS due
 WHERE n.id = due.id AND n.created_at = due.created_at
@@ -80,6 +84,14 @@ _END = """
 UPDATE notifications SET status = $3, sent_at = $4, last_error = $5,
     lease_owner = NULL, lease_until = NULL
 WHERE id = $1 AND created_at = $2 AND status = 'pending'
+"""
+
+_END_SENT_MANY = """
+UPDATE notifications AS n SET status = 'sent', sent_at = $3, last_error = NULL,
+    lease_owner = NULL, lease_until = NULL
+FROM unnest($1::bigint[], $2::timestamptz[]) AS t(id, created_at)
+WHERE n.id = t.id AND n.created_at = t.created_at AND n.status = 'pending'
+RETURNING n.id
 """
 
 _RESCHEDULE = """
@@ -102,9 +114,28 @@ async def lease_next(
     conn: asyncpg.Connection, *, receiver: str, owner: str, now: datetime, lease_until: datetime
 ) -> OutboxRow | None:
     """Lease the oldest due row of ``receiver`` (committed on return), or ``None``."""
-    record = await conn.fetchrow(_LEASE, receiver, owner, now, lease_until)
-    if record is None:
-        return None
+    rows = await lease_batch(
+        conn, receiver=receiver, owner=owner, now=now, lease_until=lease_until, limit=1
+    )
+    return rows[0] if rows else None
+
+
+async def lease_batch(
+    conn: asyncpg.Connection,
+    *,
+    receiver: str,
+    owner: str,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+) -> list[OutboxRow]:
+    """Lease up to ``limit`` of the oldest due rows of ``receiver`` in one statement
+    (committed on return), by id."""
+    records = await conn.fetch(_LEASE, receiver, owner, now, lease_until, limit)
+    return sorted((_outbox_row(record) for record in records), key=lambda row: row.id)
+
+
+def _outbox_row(record: asyncpg.Record) -> OutboxRow:
     return OutboxRow(
         id=record["id"],
         created_at=record["created_at"],
@@ -131,6 +162,18 @@ async def _end(
 async def mark_sent(conn: asyncpg.Connection, row: OutboxRow, now: datetime) -> bool:
     """``sent`` at ``now`` (whoever holds the lease: it was delivered); whether it changed."""
     return await _end(conn, row, "sent", now, "")
+
+
+async def mark_sent_many(
+    conn: asyncpg.Connection, rows: Sequence[OutboxRow], now: datetime
+) -> set[int]:
+    """:func:`mark_sent` for every row, in one statement; the ids of the rows it changed."""
+    if not rows:
+        return set()
+    records = await conn.fetch(
+        _END_SENT_MANY, [r.id for r in rows], [r.created_at for r in rows], now
+    )
+    return {int(record["id"]) for record in records}
 
 
 async def mark_suppressed(conn: asyncpg.Connection, row: OutboxRow, reason: str) -> bool:

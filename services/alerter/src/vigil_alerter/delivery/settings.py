@@ -32,7 +32,7 @@ class DeliverySettings:
     backoff_base: timedelta = timedelta(seconds=1)
     backoff_cap: timedelta = timedelta(minutes=5)
     lease: timedelta = timedelta(seconds=60)
-    workers_per_receiver: int = 2
+    workers_per_receiver: int = 16
     poll_interval: timedelta = timedelta(seconds=0.5)
 
     def __post_init__(self) -> None:

@@ -1,8 +1,12 @@
 """The flusher: due aggregation groups → outbox notifications, with Alertmanager's semantics.
 
 :meth:`Flusher.flush_due` flushes up to ``limit`` groups whose ``next_flush_at`` has come,
-each in its own transaction holding the group's row lock (``FOR UPDATE SKIP LOCKED``), so
-that any number of replicas flush each group once. A flush:
+in batches of up to ``BATCH`` groups, each batch in one transaction holding its groups' row
+locks (``FOR UPDATE SKIP LOCKED``), so that any number of replicas flush each group once.
+A batch reads its members in one query and writes its outbox rows, flush records, removed
+members and deleted groups in one statement each; the active silences and (only when there
+are inhibition rules) the firing alerts are read once per :meth:`~Flusher.flush_due`. A
+flush:
 
 1. splits the members into firing (active, ``ends_at`` not passed) and resolved;
 2. leaves out (``SUPPRESSED``) alerts an operator closed (false positive, dismissed,
@@ -38,13 +42,14 @@ from vigil_alerter.routing.tree import Route
 from vigil_alerter.store import alerts as alert_rows
 from vigil_alerter.store import groups
 from vigil_alerter.store.alerts import AlertRow
-from vigil_alerter.store.groups import GroupRow
-from vigil_alerter.store.outbox import queue_notification
+from vigil_alerter.store.groups import FlushRecord, GroupRow
+from vigil_alerter.store.outbox import QueuedNotification, queue_notifications
 from vigil_alerter.store.silence_rows import active_silences
 from vigil_runtime.logging import get_logger
 from vigil_schema.enums import AlertSeverity, NotificationKind
 
 __all__ = [
+    "BATCH",
     "DEFAULT_MAX_DELIVERY",
     "Flusher",
     "Selection",
@@ -53,6 +58,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_DELIVERY: Final = timedelta(hours=1)
+BATCH: Final = 100
+"""Groups flushed per transaction."""
 _log = get_logger(__name__)
 
 
@@ -143,33 +150,40 @@ class Flusher:
             )  # fmt: skip
             while flushed < limit:
                 async with conn.transaction():
-                    group = await groups.lock_due_group(conn, now)
-                    if group is None:
+                    batch = await groups.lock_due_groups(conn, now, min(BATCH, limit - flushed))
+                    if not batch:
                         break
-                    await self._flush(conn, group, context)
-                flushed += 1
+                    await self._flush_batch(conn, batch, context)
+                flushed += len(batch)
             if flushed:
                 await self._count_open(conn)
         return flushed
 
-    async def _flush(self, conn: asyncpg.Connection, group: GroupRow, ctx: _Context) -> None:
-        route = self._route(ctx.loaded, group)
-        members = await alert_rows.group_alerts(conn, group.group_key)
-        notified = await self._decide(conn, group, route, members, ctx)
-        await groups.record_flush(
-            conn, group.group_key, now=ctx.now, next_flush_at=ctx.now + route.group_interval,
-            notified=notified,
-        )  # fmt: skip
-        await groups.remove_members(
-            conn, group.group_key, [a.alert_id for a in members if not a.firing(ctx.now)]
-        )
-        await groups.delete_if_empty(conn, group.group_key)
+    async def _flush_batch(
+        self, conn: asyncpg.Connection, batch: Sequence[GroupRow], ctx: _Context
+    ) -> None:
+        """Flush the locked groups of ``batch`` (inside the caller's transaction)."""
+        members = await alert_rows.groups_alerts(conn, [g.group_key for g in batch])
+        queued: list[QueuedNotification] = []
+        records: list[FlushRecord] = []
+        gone: list[tuple[str, int]] = []
+        for group in batch:
+            route = self._route(ctx.loaded, group)
+            alerts = members.get(group.group_key, [])
+            notified = self._decide(group, route, alerts, ctx, queued)
+            records.append(FlushRecord(group.group_key, ctx.now + route.group_interval, notified))
+            gone += [(group.group_key, a.alert_id) for a in alerts if not a.firing(ctx.now)]
+        await queue_notifications(conn, queued)
+        await groups.record_flushes(conn, ctx.now, records)
+        await groups.remove_member_pairs(conn, gone)
+        await groups.delete_empty(conn, [g.group_key for g in batch])
 
-    async def _decide(
-        self, conn: asyncpg.Connection, group: GroupRow, route: Route,
-        members: Sequence[AlertRow], ctx: _Context,
+    def _decide(
+        self, group: GroupRow, route: Route, members: Sequence[AlertRow], ctx: _Context,
+        queued: list[QueuedNotification],
     ) -> tuple[list[str], list[str]] | None:  # fmt: skip
-        """Queue a notification if one is due; the (firing, resolved) notified, or None."""
+        """Add a notification to ``queued`` if one is due; the (firing, resolved) notified,
+        or None."""
         if self._muted(ctx, route):
             GROUPS_FLUSHED.labels("muted").inc()
             return None
@@ -200,7 +214,7 @@ class Flusher:
             SUPPRESSED.labels("acknowledged").inc(len(selection.firing))
             GROUPS_FLUSHED.labels("unchanged").inc()
             return None
-        await self._queue(conn, group, receiver, selection, ctx)
+        queued.append(self._notification(group, receiver, selection, ctx))
         GROUPS_FLUSHED.labels("notified").inc()
         return sorted(firing), sorted(resolved)
 
@@ -230,10 +244,9 @@ class Flusher:
                 selection.resolved.append(alert)
         return selection
 
-    async def _queue(
-        self, conn: asyncpg.Connection, group: GroupRow, receiver: Receiver,
-        selection: Selection, ctx: _Context,
-    ) -> None:  # fmt: skip
+    def _notification(
+        self, group: GroupRow, receiver: Receiver, selection: Selection, ctx: _Context
+    ) -> QueuedNotification:
         shown = [*selection.firing, *selection.resolved]
         external = ctx.loaded.config.global_.external_url or self._external_url
         body = webhook_body(
@@ -241,8 +254,8 @@ class Flusher:
             alerts=[_notified(a, ctx.now) for a in shown], external_url=external,
         )  # fmt: skip
         kind = NotificationKind.FIRING if selection.firing else NotificationKind.RESOLVED
-        await queue_notification(
-            conn, group_key=group.group_key, receiver=receiver, kind=kind,
+        return QueuedNotification(
+            group_key=group.group_key, receiver=receiver, kind=kind,
             alert_ids=[a.alert_id for a in sorted(shown, key=lambda a: a.alert_id)],
             payload=body, now=ctx.now, deadline=ctx.now + self._max_delivery,
         )  # fmt: skip

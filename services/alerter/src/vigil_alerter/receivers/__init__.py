@@ -4,10 +4,13 @@
 ``apprise_configs`` and ``log_configs`` to an :class:`~vigil_alerter.receivers.base.
 Integration`, keyed by its outbox channel ``"<kind>:<index>"`` (``"webhook:0"``,
 ``"apprise:1"``, ``"log:0"``), the index in that list. Building is cheap and holds no
-connection (each send opens its own), so the dispatcher rebuilds from the current config.
+connection (each send opens its own, or webhooks use the ``http`` session given: the
+dispatcher's keep-alive pool), so the dispatcher rebuilds from the current config.
 """
 
 from __future__ import annotations
+
+import aiohttp
 
 from vigil_alerter.config.models import Receiver
 from vigil_alerter.receivers.apprise_sender import AppriseIntegration
@@ -29,11 +32,13 @@ def channel_of(kind: str, index: int) -> str:
     return f"{kind}:{index}"
 
 
-def build_integrations(receiver: Receiver) -> dict[str, Integration]:
+def build_integrations(
+    receiver: Receiver, *, http: aiohttp.ClientSession | None = None
+) -> dict[str, Integration]:
     """Every integration of ``receiver`` by channel (empty for a blackhole receiver)."""
     integrations: dict[str, Integration] = {}
     for index, webhook in enumerate(receiver.webhook_configs):
-        integrations[channel_of("webhook", index)] = WebhookIntegration(webhook)
+        integrations[channel_of("webhook", index)] = WebhookIntegration(webhook, session=http)
     for index, apprise_config in enumerate(receiver.apprise_configs):
         integrations[channel_of("apprise", index)] = AppriseIntegration(apprise_config)
     for index, log_config in enumerate(receiver.log_configs):

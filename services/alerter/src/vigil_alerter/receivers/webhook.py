@@ -9,7 +9,8 @@ The signature's timestamp is wall-clock time (the receiver checks it against its
 to refuse replays), not the alerter's clock. A 2xx answer is ``SENT``; 408, 425, 429 and
 5xx, timeouts and connection errors are retryable; any other answer (a 4xx: the receiver
 refuses this body) and a missing secret variable are not. The body is filtered first
-(``send_resolved``, ``max_alerts``: see ``base``).
+(``send_resolved``, ``max_alerts``: see ``base``). Given ``session`` (the dispatcher's, kept
+for its run), requests reuse its keep-alive connections; without, each send opens its own.
 """
 
 from __future__ import annotations
@@ -44,10 +45,15 @@ class WebhookIntegration:
     """POSTs the body to ``config.url``; ``unix_time`` stamps the signature (tests fix it)."""
 
     def __init__(
-        self, config: WebhookConfig, *, unix_time: Callable[[], float] = time.time
+        self,
+        config: WebhookConfig,
+        *,
+        unix_time: Callable[[], float] = time.time,
+        session: aiohttp.ClientSession | None = None,
     ) -> None:
         self._config = config
         self._unix_time = unix_time
+        self._session = session
 
     def _headers(self, body: bytes, idempotency_key: str) -> dict[str, str]:
         headers = {
@@ -78,15 +84,28 @@ class WebhookIntegration:
         headers = self._headers(body, idempotency_key)
         timeout = aiohttp.ClientTimeout(total=self._config.timeout.total_seconds())
         try:
-            async with (
-                aiohttp.ClientSession(timeout=timeout) as session,
-                session.post(self._config.url, data=body, headers=headers) as response,
-            ):
-                status = response.status
-                text = (await response.content.read(_ERROR_BODY)).decode(errors="replace")
+            if self._session is not None:
+                status, text = await self._post(self._session, body, headers, timeout)
+            else:
+                async with aiohttp.ClientSession(timeout=timeout) as session:
+                    status, text = await self._post(session, body, headers, timeout)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise DeliveryError(f"webhook: {type(exc).__name__}: {exc}") from exc
         if 200 <= status < 300:
             return SendOutcome.SENT
         retryable = status >= 500 or status in _RETRYABLE_STATUS
         raise DeliveryError(f"webhook: HTTP {status}: {text}", retryable=retryable)
+
+    async def _post(
+        self,
+        session: aiohttp.ClientSession,
+        body: bytes,
+        headers: Mapping[str, str],
+        limits: aiohttp.ClientTimeout,
+    ) -> tuple[int, str]:
+        """POST ``body``: the answer's status and the start of its text."""
+        async with session.post(
+            self._config.url, data=body, headers=headers, timeout=limits
+        ) as response:
+            text = (await response.content.read(_ERROR_BODY)).decode(errors="replace")
+            return response.status, text

@@ -4,17 +4,21 @@
   index of active fingerprints (``alerts_active_fingerprint_key``): a new row (status
   ``new``), or the active row updated (``occurrences + 1``, ``last_seen_at``, ``ends_at``,
   annotations, texts). ``camera_id`` is kept only when that camera exists (foreign key).
+  :func:`upsert_alerts` does the same for a batch, one statement per round of distinct
+  fingerprints (a fingerprint's n-th alert of the batch goes in round n, as if in order).
 - :func:`resolve_alert`: the source resolved it: ``active = false``, ``ends_at`` and, while
   its status is open, ``status = 'resolved', resolved_by = 'source'``. ``None`` when no
   active alert has that fingerprint.
 - :func:`expire_due`: the same for active alerts whose ``ends_at`` passed (API alerts).
-- :func:`group_alerts`: the member alerts of a group, for a flush.
+- :func:`group_alerts`: the member alerts of a group, for a flush; :func:`groups_alerts`
+  those of several groups in one query (a flush pass).
 - :func:`firing_label_sets`: the label sets of every firing alert (inhibition sources).
 - :func:`camera_states`: ``desired_state`` of the given cameras (maintenance is ignored).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,8 +38,10 @@ __all__ = [
     "expire_due",
     "firing_label_sets",
     "group_alerts",
+    "groups_alerts",
     "resolve_alert",
     "upsert_alert",
+    "upsert_alerts",
 ]
 
 OPEN_STATUSES: Final = [str(s) for s in AlertStatus if s.is_open]
@@ -56,6 +62,31 @@ ON CONFLICT (fingerprint) WHERE active DO UPDATE SET
     description = EXCLUDED.description,
     generator_url = coalesce(EXCLUDED.generator_url, a.generator_url)
 RETURNING id, (xmax = 0) AS created
+"""
+
+_UPSERT_MANY_SQL: Final = """
+INSERT INTO alerts AS a (
+    fingerprint, rule, severity, status, camera_id, title, description, labels, annotations,
+    data, source, generator_url, active, ends_at, occurrences, first_seen_at, last_seen_at,
+    created_at, updated_at)
+SELECT t.fp, t.rule, t.severity, 'new', (SELECT c.id FROM cameras c WHERE c.id = t.camera),
+       t.title, t.description, t.labels::jsonb, t.annotations::jsonb, t.data::jsonb, t.source,
+       t.generator_url, true, t.ends_at, 1, t.starts_at, $14, $14, $14
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+              $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+              $12::timestamptz[], $13::timestamptz[])
+       AS t(fp, rule, severity, camera, title, description, labels, annotations, data, source,
+            generator_url, ends_at, starts_at)
+ ORDER BY t.fp
+ON CONFLICT (fingerprint) WHERE active DO UPDATE SET
+    occurrences = a.occurrences + 1,
+    last_seen_at = EXCLUDED.last_seen_at,
+    ends_at = EXCLUDED.ends_at,
+    annotations = EXCLUDED.annotations,
+    title = EXCLUDED.title,
+    description = EXCLUDED.description,
+    generator_url = coalesce(EXCLUDED.generator_url, a.generator_url)
+RETURNING id, fingerprint, (xmax = 0) AS created
 """
 
 _RESOLVE_SET: Final = """
@@ -89,6 +120,14 @@ SELECT a.id, a.fingerprint, a.labels, a.annotations, a.first_seen_at, a.ends_at,
   FROM alert_group_members m JOIN alerts a ON a.id = m.alert_id
  WHERE m.group_key = $1
  ORDER BY a.id
+"""
+
+_GROUPS_ALERTS_SQL: Final = """
+SELECT m.group_key, a.id, a.fingerprint, a.labels, a.annotations, a.first_seen_at, a.ends_at,
+       a.active, a.generator_url, a.status, a.resolved_by, a.severity, a.data
+  FROM alert_group_members m JOIN alerts a ON a.id = m.alert_id
+ WHERE m.group_key = ANY($1::text[])
+ ORDER BY m.group_key, a.id
 """
 
 _FIRING_SQL: Final = """
@@ -155,6 +194,49 @@ async def upsert_alert(
     return int(row["id"]), bool(row["created"])
 
 
+async def upsert_alerts(
+    conn: asyncpg.Connection, alerts: Sequence[IncomingAlert], now: datetime
+) -> list[tuple[int, bool]]:
+    """:func:`upsert_alert` for every alert, in order: ``(id, created)`` of each."""
+    rounds: list[list[int]] = []  # indexes into alerts; distinct fingerprints in each
+    seen: dict[str, int] = {}
+    for index, alert in enumerate(alerts):
+        n = seen[alert.fingerprint] = seen.get(alert.fingerprint, -1) + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(index)
+    results: list[tuple[int, bool]] = [(0, False)] * len(alerts)
+    for indexes in rounds:
+        batch = [alerts[i] for i in indexes]
+        columns = _upsert_columns(batch)
+        rows = {r["fingerprint"]: r for r in await conn.fetch(_UPSERT_MANY_SQL, *columns, now)}
+        for i in indexes:
+            row = rows[alerts[i].fingerprint]
+            results[i] = (int(row["id"]), bool(row["created"]))
+    return results
+
+
+def _upsert_columns(alerts: Sequence[IncomingAlert]) -> list[list[Any]]:
+    def text(value: Mapping[str, Any]) -> str:
+        return json.dumps(dict(value), separators=(",", ":"))
+
+    return [
+        [a.fingerprint for a in alerts],
+        [a.alertname or a.source for a in alerts],
+        [str(a.severity) for a in alerts],
+        [a.camera_id for a in alerts],
+        [a.title for a in alerts],
+        [a.description for a in alerts],
+        [text(a.labels) for a in alerts],
+        [text(a.annotations) for a in alerts],
+        [text(a.data) for a in alerts],
+        [a.source for a in alerts],
+        [a.generator_url for a in alerts],
+        [a.ends_at for a in alerts],
+        [a.starts_at for a in alerts],
+    ]
+
+
 async def resolve_alert(
     conn: asyncpg.Connection, fingerprint: str, ends_at: datetime, now: datetime
 ) -> ResolvedAlert | None:
@@ -175,24 +257,34 @@ def _resolved(row: asyncpg.Record) -> ResolvedAlert:
 
 async def group_alerts(conn: asyncpg.Connection, group_key: str) -> list[AlertRow]:
     """The alerts of the group ``group_key``, by id."""
-    rows = await conn.fetch(_GROUP_ALERTS_SQL, group_key)
-    return [
-        AlertRow(
-            alert_id=int(r["id"]),
-            fingerprint=r["fingerprint"],
-            labels=dict(r["labels"]),
-            annotations=dict(r["annotations"]),
-            starts_at=r["first_seen_at"],
-            ends_at=r["ends_at"],
-            active=r["active"],
-            generator_url=r["generator_url"],
-            status=AlertStatus(r["status"]),
-            resolved_by=r["resolved_by"],
-            severity=r["severity"],
-            data=dict(r["data"]),
-        )
-        for r in rows
-    ]
+    return [_alert_row(r) for r in await conn.fetch(_GROUP_ALERTS_SQL, group_key)]
+
+
+async def groups_alerts(
+    conn: asyncpg.Connection, group_keys: Sequence[str]
+) -> dict[str, list[AlertRow]]:
+    """The alerts of each of ``group_keys`` (by id; a group without members is absent)."""
+    members: dict[str, list[AlertRow]] = {}
+    for r in await conn.fetch(_GROUPS_ALERTS_SQL, list(group_keys)):
+        members.setdefault(r["group_key"], []).append(_alert_row(r))
+    return members
+
+
+def _alert_row(r: asyncpg.Record) -> AlertRow:
+    return AlertRow(
+        alert_id=int(r["id"]),
+        fingerprint=r["fingerprint"],
+        labels=dict(r["labels"]),
+        annotations=dict(r["annotations"]),
+        starts_at=r["first_seen_at"],
+        ends_at=r["ends_at"],
+        active=r["active"],
+        generator_url=r["generator_url"],
+        status=AlertStatus(r["status"]),
+        resolved_by=r["resolved_by"],
+        severity=r["severity"],
+        data=dict(r["data"]),
+    )
 
 
 async def firing_label_sets(conn: asyncpg.Connection, now: datetime) -> list[dict[str, str]]:

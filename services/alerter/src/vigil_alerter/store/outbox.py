@@ -9,12 +9,14 @@ same flush always gives the same key, which receivers get as ``Idempotency-Key``
 escalation (no group) keys on its alert ids instead. A receiver without integrations (a
 blackhole, as in Alertmanager) gets no row. Runs inside the caller's transaction; a missing
 monthly partition is created (``vigil_ensure_partition``) and the insert retried.
+:func:`queue_notifications` queues many (a flush pass) in one pipelined ``executemany``.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -24,7 +26,13 @@ from vigil_alerter.config.models import Receiver
 from vigil_runtime.partitions import is_missing_partition_error
 from vigil_schema.enums import NotificationKind
 
-__all__ = ["channels", "idempotency_key", "queue_notification"]
+__all__ = [
+    "QueuedNotification",
+    "channels",
+    "idempotency_key",
+    "queue_notification",
+    "queue_notifications",
+]
 
 _INSERT_SQL: Final = """
 INSERT INTO notifications (
@@ -36,6 +44,19 @@ RETURNING id
 """
 
 _ENSURE_SQL: Final = "SELECT vigil_ensure_partition('notifications', $1::timestamptz)"
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedNotification:
+    """The arguments of one :func:`queue_notification`, for :func:`queue_notifications`."""
+
+    group_key: str | None
+    receiver: Receiver
+    kind: NotificationKind
+    alert_ids: Sequence[int]
+    payload: Mapping[str, Any]
+    now: datetime
+    deadline: datetime
 
 
 def channels(receiver: Receiver) -> list[str]:
@@ -65,17 +86,10 @@ async def queue_notification(
     deadline: datetime,
 ) -> list[int]:
     """Queue ``payload`` to every integration of ``receiver``; the new rows' ids."""
-    if not alert_ids:
-        raise ValueError("a notification needs at least one alert")
-    names = channels(receiver)
-    if not names:
+    item = QueuedNotification(group_key, receiver, kind, alert_ids, payload, now, deadline)
+    args = _insert_args(item)
+    if args is None:
         return []
-    scope = group_key if group_key is not None else "alerts:" + ",".join(map(str, alert_ids))
-    keys = [idempotency_key(scope, receiver.name, name, now) for name in names]
-    args = (
-        alert_ids[0], receiver.name, group_key, list(alert_ids), str(kind), dict(payload),
-        now, deadline, names, keys,
-    )  # fmt: skip
     try:
         async with conn.transaction():
             rows = await conn.fetch(_INSERT_SQL, *args)
@@ -86,3 +100,38 @@ async def queue_notification(
             await conn.fetchval(_ENSURE_SQL, now)
             rows = await conn.fetch(_INSERT_SQL, *args)
     return [int(r["id"]) for r in rows]
+
+
+async def queue_notifications(
+    conn: asyncpg.Connection, items: Sequence[QueuedNotification]
+) -> None:
+    """:func:`queue_notification` for every item, pipelined (ids not returned)."""
+    args = [a for a in map(_insert_args, items) if a is not None]
+    if not args:
+        return
+    try:
+        async with conn.transaction():
+            await conn.executemany(_INSERT_SQL, args)
+    except asyncpg.CheckViolationError as exc:
+        if not is_missing_partition_error(exc):
+            raise
+        async with conn.transaction():
+            for at in sorted({item.now for item in items}):
+                await conn.fetchval(_ENSURE_SQL, at)
+            await conn.executemany(_INSERT_SQL, args)
+
+
+def _insert_args(item: QueuedNotification) -> tuple[Any, ...] | None:
+    """The insert's parameters (``None``: a receiver without integrations)."""
+    if not item.alert_ids:
+        raise ValueError("a notification needs at least one alert")
+    names = channels(item.receiver)
+    if not names:
+        return None
+    ids = item.alert_ids
+    scope = item.group_key if item.group_key is not None else "alerts:" + ",".join(map(str, ids))
+    keys = [idempotency_key(scope, item.receiver.name, name, item.now) for name in names]
+    return (
+        ids[0], item.receiver.name, item.group_key, list(ids), str(item.kind),
+        dict(item.payload), item.now, item.deadline, names, keys,
+    )  # fmt: skip
