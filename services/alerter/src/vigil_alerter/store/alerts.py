@@ -46,24 +46,6 @@ __all__ = [
 
 OPEN_STATUSES: Final = [str(s) for s in AlertStatus if s.is_open]
 
-_UPSERT_SQL: Final = """
-INSERT INTO alerts AS a (
-    fingerprint, rule, severity, status, camera_id, title, description, labels, annotations,
-    data, source, generator_url, active, ends_at, occurrences, first_seen_at, last_seen_at,
-    created_at, updated_at)
-VALUES ($1, $2, $3, 'new', (SELECT c.id FROM cameras c WHERE c.id = $4), $5, $6, $7, $8,
-        $9, $10, $11, true, $12, 1, $13, $14, $14, $14)
-ON CONFLICT (fingerprint) WHERE active DO UPDATE SET
-    occurrences = a.occurrences + 1,
-    last_seen_at = EXCLUDED.last_seen_at,
-    ends_at = EXCLUDED.ends_at,
-    annotations = EXCLUDED.annotations,
-    title = EXCLUDED.title,
-    description = EXCLUDED.description,
-    generator_url = coalesce(EXCLUDED.generator_url, a.generator_url)
-RETURNING id, (xmax = 0) AS created
-"""
-
 _UPSERT_MANY_SQL: Final = """
 INSERT INTO alerts AS a (
     fingerprint, rule, severity, status, camera_id, title, description, labels, annotations,
@@ -184,14 +166,7 @@ async def upsert_alert(
     conn: asyncpg.Connection, alert: IncomingAlert, now: datetime
 ) -> tuple[int, bool]:
     """Insert or refresh the active alert of ``alert.fingerprint``: ``(id, created)``."""
-    row = await conn.fetchrow(
-        _UPSERT_SQL, alert.fingerprint, alert.alertname or alert.source, str(alert.severity),
-        alert.camera_id, alert.title, alert.description, dict(alert.labels),
-        dict(alert.annotations), dict(alert.data), alert.source, alert.generator_url,
-        alert.ends_at, alert.starts_at, now,
-    )  # fmt: skip
-    assert row is not None
-    return int(row["id"]), bool(row["created"])
+    return (await upsert_alerts(conn, [alert], now))[0]
 
 
 async def upsert_alerts(

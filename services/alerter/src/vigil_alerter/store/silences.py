@@ -31,11 +31,12 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import asyncpg
 
 from vigil_alerter.config.matchers import Matcher, MatcherError
+from vigil_alerter.routing.silences import SilenceState, silence_state
 from vigil_runtime.audit import write_audit
 
 __all__ = [
@@ -56,7 +57,6 @@ __all__ = [
     "validate_silence",
 ]
 
-SilenceState = Literal["pending", "active", "expired"]
 _SERVICE: Final = "vigil-alerter"
 _COLUMNS: Final = "uuid, matchers, starts_at, ends_at, created_by, comment, updated_at"
 
@@ -105,28 +105,7 @@ class Silence:
 
     def state(self, now: datetime) -> SilenceState:
         """``pending`` before ``starts_at``, ``expired`` from ``ends_at``, else ``active``."""
-        if now < self.starts_at:
-            return "pending"
-        if now >= self.ends_at:
-            return "expired"
-        return "active"
-
-    def to_api(self, now: datetime) -> dict[str, Any]:
-        """Alertmanager's ``gettableSilence``."""
-        return {
-            "id": self.id,
-            "status": {"state": self.state(now)},
-            "updatedAt": _iso(self.updated_at),
-            "matchers": [dict(m) for m in self.matchers],
-            "startsAt": _iso(self.starts_at),
-            "endsAt": _iso(self.ends_at),
-            "createdBy": self.created_by,
-            "comment": self.comment,
-        }
-
-
-def _iso(at: datetime) -> str:
-    return at.isoformat().replace("+00:00", "Z")
+        return silence_state(self.starts_at, self.ends_at, now)
 
 
 def normalize_matchers(matchers: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], ...]:
