@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from structlog.testing import capture_logs
+import json
+
+import pytest
 
 from vigil_alerter.config.models import Receiver
 from vigil_alerter.receivers import build_integrations
@@ -31,24 +33,27 @@ def test_integrations_are_keyed_by_kind_and_index() -> None:
     assert build_integrations(Receiver(name="blackhole")) == {}
 
 
-async def test_the_log_integration_logs_one_line_per_notification() -> None:
+async def test_the_log_integration_logs_one_line_per_notification(
+    service_logs: pytest.CaptureFixture[str],
+) -> None:
     log = build_integrations(Receiver.model_validate({"name": "l", "log_configs": [{}]}))["log:0"]
 
-    with capture_logs() as logs:
-        outcome = await log.send(v4_payload("l", firing=1, resolved=1), "key-1")
+    outcome = await log.send(v4_payload("l", firing=1, resolved=1), "key-1")
 
     assert outcome is SendOutcome.SENT
+    logs = [json.loads(text) for text in service_logs.readouterr().err.splitlines() if text]
     [line] = [entry for entry in logs if entry["event"] == "alert_notification"]
     assert (line["receiver"], line["status"], line["idempotency_key"]) == ("l", "firing", "key-1")
     assert [a["status"] for a in line["alerts"]] == ["firing", "resolved"]
 
 
-async def test_without_send_resolved_a_resolved_group_is_suppressed() -> None:
+async def test_without_send_resolved_a_resolved_group_is_suppressed(
+    service_logs: pytest.CaptureFixture[str],
+) -> None:
     log = LogIntegration(Receiver.model_validate(
         {"name": "l", "log_configs": [{"send_resolved": False}]}).log_configs[0])  # fmt: skip
 
-    with capture_logs() as logs:
-        outcome = await log.send(v4_payload("l", firing=0, resolved=2), "key-2")
+    outcome = await log.send(v4_payload("l", firing=0, resolved=2), "key-2")
 
     assert outcome is SendOutcome.SUPPRESSED
-    assert [entry for entry in logs if entry["event"] == "alert_notification"] == []
+    assert "alert_notification" not in service_logs.readouterr().err

@@ -4,6 +4,12 @@ Loaded through the ``pytest11`` entry point of vigil-runtime. One stack per test
 (``LocalStack`` in a temp folder, or testcontainers with ``VIGIL_TEST_STACK=containers``);
 each test gets its own database cloned from a migrated template and its own Redis database
 number, so tests never see each other's data. Nothing here mocks a server.
+
+``service_logs``: a service's logging as in production (``configure_logging``: JSON lines on
+stderr), set up inside the test so that pytest's capture receives them, and structlog's
+defaults restored afterwards. Tests that read what was logged use it rather than relying on
+whatever logging state earlier tests left (``structlog.testing.capture_logs`` misses loggers
+an earlier test's configuration cached).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import asyncio
 import contextlib
 import functools
 import itertools
+import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -21,7 +28,9 @@ import pytest
 import pytest_asyncio
 import redis
 import redis.asyncio
+import structlog
 
+from vigil_runtime.logging import configure_logging
 from vigil_runtime.redis_client import REDIS_ERRORS
 from vigil_runtime.stack import LocalStack, StackInfo, watchdog
 from vigil_runtime.stack.logins import Logins
@@ -248,3 +257,17 @@ def run_service_process(
         yield launcher
     finally:
         launcher.kill_all()
+
+
+@pytest.fixture
+def service_logs(capsys: pytest.CaptureFixture[str]) -> Iterator[pytest.CaptureFixture[str]]:
+    """Production logging (JSON lines on stderr) for the test; read with ``readouterr().err``."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    configure_logging("INFO", "test")
+    try:
+        yield capsys
+    finally:
+        structlog.reset_defaults()
+        root.handlers[:] = handlers
+        root.setLevel(level)
