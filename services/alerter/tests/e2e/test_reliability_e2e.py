@@ -31,13 +31,12 @@ if TYPE_CHECKING:
 
 SECRET = "e2e-hmac-secret"
 FAST = {
-    "VIGIL_DELIVERY_LEASE": "PT2S",
-    "VIGIL_DELIVERY_BACKOFF_BASE": "PT0.2S",
-    "VIGIL_DELIVERY_BACKOFF_CAP": "PT1S",
+    "VIGIL_DELIVERY_LEASE": "2s",
+    "VIGIL_DELIVERY_BACKOFF_BASE": "200ms",
+    "VIGIL_DELIVERY_BACKOFF_CAP": "1s",
     "VIGIL_E2E_HMAC": SECRET,
 }
-"""A crashed replica's lease expires after 2 s; retries come quickly (ISO 8601 durations:
-the settings read a bare number as text, which pydantic refuses)."""
+"""A crashed replica's lease expires after 2 s; retries come quickly."""
 ALERT = {"alertname": "CameraOffline", "team": "cams", "site": "north", "camera": "c1",
          "severity": "warning"}  # fmt: skip
 MARKER = {"alertname": "Marker", "host": "m1"}
