@@ -19,7 +19,7 @@ from typing import Any
 
 import asyncpg
 
-from vigil_runtime.partitions import is_missing_partition_error
+from vigil_runtime.partitions import write_creating_partitions
 
 __all__ = ["AuditEntry", "write_audit", "write_audits"]
 
@@ -29,7 +29,6 @@ INSERT INTO audit_log (
     action_status, severity, service, ip_address, correlation_id)
 VALUES (coalesce($1::timestamptz, now()), $2, $3, $4, $5, $6, $7, $8, $9, $10::inet, $11)
 """
-_ENSURE_SQL = "SELECT vigil_ensure_partition('audit_log', coalesce($1::timestamptz, now()))"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,16 +60,9 @@ async def write_audits(conn: asyncpg.Connection, entries: Sequence[AuditEntry]) 
     if not entries:
         return
     rows = [entry.args() for entry in entries]
-    try:
-        async with conn.transaction():
-            await conn.executemany(_INSERT_SQL, rows)
-    except asyncpg.CheckViolationError as exc:
-        if not is_missing_partition_error(exc):
-            raise
-        async with conn.transaction():
-            for ts in sorted({row[0] for row in rows}, key=lambda t: (t is not None, t)):
-                await conn.fetchval(_ENSURE_SQL, ts)
-            await conn.executemany(_INSERT_SQL, rows)
+    await write_creating_partitions(
+        conn, "audit_log", (row[0] for row in rows), lambda: conn.executemany(_INSERT_SQL, rows)
+    )
 
 
 async def write_audit(
@@ -110,13 +102,7 @@ async def write_audit(
 
 
 async def _insert(conn: asyncpg.Connection, args: tuple[Any, ...]) -> None:
-    try:
-        # A savepoint inside the caller's transaction, or a transaction of its own.
-        async with conn.transaction():
-            await conn.execute(_INSERT_SQL, *args)
-    except asyncpg.CheckViolationError as exc:
-        if not is_missing_partition_error(exc):
-            raise
-        async with conn.transaction():
-            await conn.fetchval(_ENSURE_SQL, args[0])
-            await conn.execute(_INSERT_SQL, *args)
+    # A savepoint inside the caller's transaction, or a transaction of its own.
+    await write_creating_partitions(
+        conn, "audit_log", [args[0]], lambda: conn.execute(_INSERT_SQL, *args)
+    )

@@ -7,21 +7,34 @@ implementation, the SQL function ``vigil_ensure_partition(parent, ts)``
 installed by the migrations (granularity per table from
 ``retention_policies``); this module only decides *which* timestamps to pass
 to it.
+
+:func:`write_creating_partitions` is that rule for one write on a connection: run it in a
+savepoint; on a missing partition, create the partitions of the given timestamps and run it
+once more.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import asyncpg
 
-__all__ = ["PartitionHelper", "is_missing_partition_error", "partition_probe_timestamps"]
+__all__ = [
+    "PartitionHelper",
+    "is_missing_partition_error",
+    "partition_probe_timestamps",
+    "write_creating_partitions",
+]
+
+T = TypeVar("T")
 
 MISSING_PARTITION_MARKER = "no partition of relation"
 _CHECK_VIOLATION = "23514"
 
 _ENSURE_ONE_SQL = "SELECT vigil_ensure_partition($1::text, $2::timestamptz)"
+_ENSURE_NOW_OR_AT_SQL = "SELECT vigil_ensure_partition($1::text, coalesce($2::timestamptz, now()))"
 _ENSURE_MANY_SQL = (
     "SELECT DISTINCT vigil_ensure_partition($1::text, t)"
     " FROM unnest($2::timestamptz[]) AS t ORDER BY 1"
@@ -35,6 +48,27 @@ def is_missing_partition_error(exc: BaseException) -> bool:
         and getattr(exc, "sqlstate", None) == _CHECK_VIOLATION
         and MISSING_PARTITION_MARKER in str(exc)
     )
+
+
+async def write_creating_partitions(
+    conn: asyncpg.Connection,
+    table: str,
+    timestamps: Iterable[datetime | None],
+    write: Callable[[], Awaitable[T]],
+) -> T:
+    """``write()`` in a savepoint (or a transaction of its own); when it fails because a row
+    of ``table`` has no partition, create the partitions of ``timestamps`` (``None``: the
+    database's ``now()``) and run it once more. Any other error is raised."""
+    try:
+        async with conn.transaction():
+            return await write()
+    except asyncpg.CheckViolationError as exc:
+        if not is_missing_partition_error(exc):
+            raise
+    async with conn.transaction():
+        for ts in sorted(set(timestamps), key=lambda t: (t is not None, t)):
+            await conn.fetchval(_ENSURE_NOW_OR_AT_SQL, table, ts)
+        return await write()
 
 
 def partition_probe_timestamps(timestamps: Iterable[datetime | None]) -> list[datetime]:

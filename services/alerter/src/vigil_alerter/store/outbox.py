@@ -23,7 +23,7 @@ from typing import Any, Final
 import asyncpg
 
 from vigil_alerter.config.models import Receiver
-from vigil_runtime.partitions import is_missing_partition_error
+from vigil_runtime.partitions import write_creating_partitions
 from vigil_schema.enums import NotificationKind
 
 __all__ = [
@@ -42,8 +42,6 @@ SELECT $1, $2, ch, 'pending', 0, $3, $4::bigint[], $5, key, $6, $7, $8, $7, $7
   FROM unnest($9::text[], $10::text[]) AS t(ch, key)
 RETURNING id
 """
-
-_ENSURE_SQL: Final = "SELECT vigil_ensure_partition('notifications', $1::timestamptz)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,15 +88,9 @@ async def queue_notification(
     args = _insert_args(item)
     if args is None:
         return []
-    try:
-        async with conn.transaction():
-            rows = await conn.fetch(_INSERT_SQL, *args)
-    except asyncpg.CheckViolationError as exc:
-        if not is_missing_partition_error(exc):
-            raise
-        async with conn.transaction():
-            await conn.fetchval(_ENSURE_SQL, now)
-            rows = await conn.fetch(_INSERT_SQL, *args)
+    rows = await write_creating_partitions(
+        conn, "notifications", [now], lambda: conn.fetch(_INSERT_SQL, *args)
+    )
     return [int(r["id"]) for r in rows]
 
 
@@ -109,16 +101,10 @@ async def queue_notifications(
     args = [a for a in map(_insert_args, items) if a is not None]
     if not args:
         return
-    try:
-        async with conn.transaction():
-            await conn.executemany(_INSERT_SQL, args)
-    except asyncpg.CheckViolationError as exc:
-        if not is_missing_partition_error(exc):
-            raise
-        async with conn.transaction():
-            for at in sorted({item.now for item in items}):
-                await conn.fetchval(_ENSURE_SQL, at)
-            await conn.executemany(_INSERT_SQL, args)
+    await write_creating_partitions(
+        conn, "notifications", (item.now for item in items),
+        lambda: conn.executemany(_INSERT_SQL, args),
+    )  # fmt: skip
 
 
 def _insert_args(item: QueuedNotification) -> tuple[Any, ...] | None:
