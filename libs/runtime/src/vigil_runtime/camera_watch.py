@@ -14,7 +14,8 @@ known state meanwhile. ``reload`` loads whatever columns its owner needs (each s
 may read different ones).
 
 :class:`WatchedRegistry` is the base of such owners (the ingest's camera registry, the
-analyzer's zone registry, the alerter's maintenance registry): a subclass defines
+analyzer's zone registry, the optimizer's camera directory, the alerter's maintenance
+registry): a subclass defines
 ``_reload(conn)`` and gets ``start``/``close``/``refresh``/``listening`` from its watch.
 """
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from vigil_runtime.camera_watch import CameraWatch
+from vigil_runtime.camera_watch import WatchedRegistry
 
 __all__ = ["REVIEWABLE_SQL", "CameraDirectory", "CameraRef", "reviewable_cameras"]
 
@@ -46,25 +46,12 @@ async def reviewable_cameras(conn: Any) -> list[CameraRef]:
     ]
 
 
-class CameraDirectory:
+class CameraDirectory(WatchedRegistry):
     """The reviewable cameras by id, kept fresh from PostgreSQL (see the module docstring)."""
 
     def __init__(self, pool: Any, *, refresh_s: float = 60.0) -> None:
         self._cameras: dict[str, CameraRef] = {}
-        self._watch = CameraWatch(pool, self._reload, refresh_s=refresh_s,
-                                  name="optimizer-cameras")  # fmt: skip
-
-    async def start(self) -> None:
-        """Load once (raises if PostgreSQL is unreachable), then follow changes."""
-        await self._watch.start()
-
-    async def close(self) -> None:
-        """Stop following changes; the last known list stays readable."""
-        await self._watch.close()
-
-    async def refresh(self) -> None:
-        """Reload now."""
-        await self._watch.refresh()
+        super().__init__(pool, refresh_s=refresh_s, name="optimizer-cameras")
 
     async def _reload(self, conn: Any) -> None:
         self._cameras = {camera.id: camera for camera in await reviewable_cameras(conn)}
