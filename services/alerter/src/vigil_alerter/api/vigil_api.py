@@ -144,15 +144,21 @@ def _transition(deps: ApiDeps, status: AlertStatus) -> Handler:
     return handler
 
 
+async def _alert_row(deps: ApiDeps, request: web.Request) -> tuple[int, Any]:
+    """The path's alert id and its row; raises :class:`_Refused` (404) when there is none."""
+    alert_id = _alert_id(request)
+    row = await deps.pool.fetchrow(_ALERT_SQL, alert_id)
+    if row is None:
+        raise _Refused(_error(404, f"no alert {alert_id}"))
+    return alert_id, row
+
+
 def _get_alert(deps: ApiDeps) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         try:
-            alert_id = _alert_id(request)
+            _, row = await _alert_row(deps, request)
         except _Refused as refused:
             return refused.response
-        row = await deps.pool.fetchrow(_ALERT_SQL, alert_id)
-        if row is None:
-            return _error(404, f"no alert {alert_id}")
         return web.json_response(_jsonable(dict(row)))
 
     return handler
@@ -161,12 +167,9 @@ def _get_alert(deps: ApiDeps) -> Handler:
 def _history(deps: ApiDeps) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         try:
-            alert_id = _alert_id(request)
+            alert_id, row = await _alert_row(deps, request)
         except _Refused as refused:
             return refused.response
-        row = await deps.pool.fetchrow(_ALERT_SQL, alert_id)
-        if row is None:
-            return _error(404, f"no alert {alert_id}")
         notifications = await deps.pool.fetch(_NOTIFICATIONS_SQL, alert_id)
         audit = await _audit_rows(deps.audit_pool, alert_id)
         body = {
