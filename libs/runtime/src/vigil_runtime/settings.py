@@ -178,3 +178,11 @@ class VigilSettings(BaseSettings):
             elif isinstance(value, SecretStr):
                 values[key] = REDACTED
         return values
+
+
+class SnapshotDirSettings(VigilSettings):
+    """`VigilSettings` plus ``snapshot_dir`` (``VIGIL_SNAPSHOT_DIR``): the folder that
+    ``snapshots.file_path`` values are relative to. The optimizer writes there; retention
+    deletes an expired partition's files from there. One setting, so the two cannot drift."""
+
+    snapshot_dir: Path = Path("snapshots")

@@ -253,3 +253,21 @@ class Granularity(StrEnum):
     HOUR = "hour"
     DAY = "day"
     MONTH = "month"
+
+
+class ExpireAction(StrEnum):
+    """What retention does with an expired partition (``retention_policies.expire_action``)."""
+
+    DROP = "drop"
+    ARCHIVE_SCHEMA = "archive_schema"
+    """Detached and moved to schema ``vigil_archive``."""
+    ARCHIVE_FILE = "archive_file"
+    """Detached, exported with COPY to a gzip'd psql script in the archive folder, dropped."""
+
+
+class RetentionRunStatus(StrEnum):
+    """Outcome of one retention run (``retention_runs.status``)."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"

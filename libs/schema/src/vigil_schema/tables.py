@@ -32,6 +32,7 @@ from vigil_schema.enums import (
     DesiredState,
     EventSource,
     EventType,
+    ExpireAction,
     Granularity,
     HealthLevel,
     LogSeverity,
@@ -40,6 +41,7 @@ from vigil_schema.enums import (
     NotificationStatus,
     OptimizationStatus,
     RejectReason,
+    RetentionRunStatus,
     RiskLevel,
     StorageLocation,
     SystemMetricType,
@@ -247,6 +249,10 @@ CAMERA_STATS_HOURLY: Final = TableSpec(
         Column("frame_count", "bigint", nullable=False),
         Column("detection_count", "bigint", nullable=False),
         Column("computed_at", "timestamp with time zone", nullable=False),
+        Column("avg_objects", "real", nullable=True),
+        Column("max_objects", "integer", nullable=True),
+        Column("heatmap_minutes", "integer", nullable=False),
+        Column("heatmap_intensity", "double precision", nullable=False),
     ),
 )
 
@@ -510,6 +516,7 @@ OCCUPANCY_HOURLY: Final = TableSpec(
         Column("min_count", "integer", nullable=False),
         Column("max_count", "integer", nullable=False),
         Column("computed_at", "timestamp with time zone", nullable=False),
+        Column("sum_count", "bigint", nullable=False),
     ),
 )
 
@@ -542,9 +549,42 @@ RETENTION_POLICIES: Final = TableSpec(
         Column("granularity", "text", nullable=False),
         Column("retention_days", "integer", nullable=False),
         Column("premake", "integer", nullable=False),
-        Column("archive", "boolean", nullable=False),
         Column("description", "text", nullable=False),
         Column("updated_at", "timestamp with time zone", nullable=False),
+        Column("expire_action", "text", nullable=False),
+        Column("archive_keep_days", "integer", nullable=True),
+        Column("min_retention_days", "integer", nullable=False),
+    ),
+)
+
+ROLLUP_STATE: Final = TableSpec(
+    name="rollup_state",
+    columns=(
+        Column("rollup_name", "text", nullable=False),
+        Column("source_tables", "text[]", nullable=False),
+        Column("bucket_width", "interval", nullable=False),
+        Column("lateness", "interval", nullable=False),
+        Column("keep_days", "integer", nullable=True),
+        Column("finalized_through", "timestamp with time zone", nullable=True),
+        Column("refreshed_through", "timestamp with time zone", nullable=True),
+        Column("last_run_at", "timestamp with time zone", nullable=True),
+        Column("last_rows", "bigint", nullable=False),
+        Column("description", "text", nullable=False),
+        Column("updated_at", "timestamp with time zone", nullable=False),
+    ),
+)
+
+RETENTION_RUNS: Final = TableSpec(
+    name="retention_runs",
+    columns=(
+        Column("id", "bigint", nullable=False, generated=True),
+        Column("started_at", "timestamp with time zone", nullable=False),
+        Column("finished_at", "timestamp with time zone", nullable=True),
+        Column("instance", "text", nullable=False),
+        Column("dry_run", "boolean", nullable=False),
+        Column("status", "text", nullable=False),
+        Column("actions", "jsonb", nullable=False),
+        Column("error", "text", nullable=True),
     ),
 )
 
@@ -638,6 +678,8 @@ USERS: Final = TableSpec(
 ALL_TABLES: Final[tuple[TableSpec, ...]] = (
     CAMERAS,
     RETENTION_POLICIES,
+    ROLLUP_STATE,
+    RETENTION_RUNS,
     CAMERA_EVENTS,
     FRAME_METADATA,
     HEALTH_METRICS,
@@ -678,6 +720,8 @@ CHECKED_ENUMS: Final[dict[tuple[str, str], type[StrEnum]]] = {
     ("cameras", "desired_state"): DesiredState,
     ("cameras", "apply_policy"): ApplyPolicy,
     ("retention_policies", "granularity"): Granularity,
+    ("retention_policies", "expire_action"): ExpireAction,
+    ("retention_runs", "status"): RetentionRunStatus,
     ("camera_events", "event_type"): EventType,
     ("camera_events", "source"): EventSource,
     ("frame_metadata", "storage_location"): StorageLocation,

@@ -34,7 +34,6 @@ replica checks every ``periodic_tick_s`` and holds its lock for ``periodic_lock_
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Self
 
 from pydantic import Field, model_validator
@@ -42,14 +41,14 @@ from pydantic_settings import SettingsConfigDict
 
 from vigil_optimizer.claude.settings import ClaudeEngineSettings
 from vigil_optimizer.health.assess import HealthThresholds as SnapshotThresholds
-from vigil_runtime.settings import VigilSettings
+from vigil_runtime.settings import SnapshotDirSettings
 from vigil_schema.enums import HealthLevel
 
 _MINUTE = 60.0
 _DAY = 86_400.0
 
 
-class OptimizerSettings(VigilSettings, ClaudeEngineSettings):
+class OptimizerSettings(SnapshotDirSettings, ClaudeEngineSettings):
     """`VIGIL_*` environment (and the stack env file); ops HTTP port 9103 by default."""
 
     model_config = SettingsConfigDict(env_parse_none_str="off")
@@ -92,7 +91,6 @@ class OptimizerSettings(VigilSettings, ClaudeEngineSettings):
     # -- cameras
     onvif_timeout_s: float = Field(default=10.0, gt=0, le=300)
     onvif_attempts: int = Field(default=3, ge=1, le=10)
-    snapshot_dir: Path = Path("snapshots")
     snapshot_thresholds: SnapshotThresholds = Field(default_factory=SnapshotThresholds)
     site_bandwidth_kbps: dict[str, int] = Field(default_factory=dict)
     auto_apply_min_confidence: float = Field(default=0.8, ge=0, le=1)
