@@ -7,6 +7,7 @@
 - ``ddl_role``: the role ``SET ROLE`` switches to for partition DDL (migration 0008).
 - ``lock_timeout_s``: lock wait of one DDL statement; a busy table is retried next run.
 - ``rollup_chunk_buckets``: buckets recomputed per transaction.
+- ``statement_timeout_s``: client-side limit of one long statement (a rollup chunk, a detach).
 """
 
 from __future__ import annotations
@@ -28,3 +29,4 @@ class RetentionSettings(SnapshotDirSettings):
     ddl_role: str = "vigil_owner"
     lock_timeout_s: float = Field(default=10.0, gt=0, le=3600)
     rollup_chunk_buckets: int = Field(default=60, ge=1, le=100000)
+    statement_timeout_s: float = Field(default=900.0, gt=0, le=86400)
