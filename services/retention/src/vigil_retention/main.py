@@ -29,7 +29,7 @@ from typing import cast
 
 from vigil_retention.run import RetentionRunner, RunReport
 from vigil_retention.settings import RetentionSettings
-from vigil_runtime.service import ServiceContext, service_main
+from vigil_runtime.service import Body, ServiceContext, service_main
 
 SERVICE = "retention"
 
@@ -61,7 +61,7 @@ def print_plan(report: RunReport) -> None:
         print(json.dumps({"rollup": rollup.describe()}), flush=True)
 
 
-def make_body(once: bool, dry_run: bool):  # type: ignore[no-untyped-def]
+def make_body(once: bool, dry_run: bool) -> Body:
     """The service body for the chosen mode."""
 
     async def body(ctx: ServiceContext) -> None:
