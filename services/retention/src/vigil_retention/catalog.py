@@ -130,7 +130,11 @@ async def read_rollups(conn: asyncpg.Connection) -> list[RollupState]:
 
 
 async def read_partitions(conn: asyncpg.Connection) -> list[Partition]:
-    """Every partition-shaped table of the policy tables, by (table, start, name)."""
+    """Every partition-shaped table of the policy tables, by (table, start, name).
+
+    Reads in a transaction of its own (a savepoint inside the caller's, whose TimeZone then
+    stays UTC until it ends) with ``SET LOCAL TimeZone = 'UTC'``.
+    """
     async with conn.transaction():
         await conn.execute("SET LOCAL TimeZone = 'UTC'")
         live = [_live_partition(r) for r in await conn.fetch(_ATTACHED_SQL)]

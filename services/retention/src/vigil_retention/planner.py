@@ -20,8 +20,11 @@ Held back (:class:`~vigil_retention.models.Held`), whatever the policy says:
 
 - a partition whose range ends after ``now - min_retention_days`` (audit_log: never under
   :data:`AUDIT_LOG_MIN_RETENTION_DAYS`, even if its policy row says less);
-- an expiry while a rollup over the table is not final past the partition's end:
-  reason ``"rollup <name> final only through <ts>"``.
+- the expiry of an attached partition while a rollup over the table is not final past the
+  partition's end: reason ``"rollup <name> final only through <ts>"``. Unfinished partitions
+  are not held for rollups: their rows are already invisible through the parent (so no
+  rollup can read them again), and a parent with a detach-pending partition refuses the
+  next ``DETACH ... CONCURRENTLY`` until it is finalized.
 """
 
 from __future__ import annotations
@@ -178,6 +181,8 @@ def _hold_reason(
     floor = _floor_days(policy)
     if part.end > now - timedelta(days=floor):
         return f"under min_retention_days {floor}"
+    if part.state is not PartitionState.ATTACHED:
+        return None
     for rollup in rollups:
         if policy.table not in rollup.source_tables:
             continue
