@@ -20,6 +20,10 @@ from vigil_cli.retention_store import RetentionError, apply_update
 from vigil_schema.roles import CLI
 
 Invoke = Callable[..., Result]
+SEEDED_EVENTS: dict[str, Any] = {
+    "granularity": "day", "retention_days": 30, "premake": 7, "expire_action": "archive_file",
+    "archive_keep_days": 90, "min_retention_days": 0,
+}  # fmt: skip
 
 
 @pytest.fixture
@@ -59,13 +63,10 @@ def test_show_lists_the_seeded_policies_and_rollups(vigil: Invoke) -> None:
     data = json.loads(shown.stdout)
     policies = {p["table_name"]: p for p in data["policies"]}
     assert len(policies) == 13
-    assert {k: policies["camera_events"][k] for k in
-            ("granularity", "retention_days", "premake", "expire_action", "archive_keep_days",
-             "min_retention_days")} == {
-        "granularity": "day", "retention_days": 30, "premake": 7,
-        "expire_action": "archive_file", "archive_keep_days": 90, "min_retention_days": 0}  # fmt: skip
-    assert (policies["audit_log"]["min_retention_days"], policies["audit_log"]["expire_action"]) \
-        == (365, "archive_schema")  # fmt: skip
+    events = policies["camera_events"]
+    assert {k: events[k] for k in SEEDED_EVENTS} == SEEDED_EVENTS
+    audit_log = policies["audit_log"]
+    assert (audit_log["min_retention_days"], audit_log["expire_action"]) == (365, "archive_schema")
     rollups = {r["rollup_name"]: r for r in data["rollups"]}
     assert sorted(rollups) == ["camera_stats_hourly", "occupancy_hourly",
                                "system_metrics_rollup_1m"]  # fmt: skip
