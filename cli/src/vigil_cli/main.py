@@ -13,6 +13,7 @@ from vigil_cli.commands import (
     optimize,
     recommendations,
     rejects,
+    retention,
     silences,
     stack,
     status,
@@ -36,6 +37,7 @@ cli.add_command(optimize.group)
 cli.add_command(recommendations.group)
 cli.add_command(alerts.group)
 cli.add_command(silences.group)
+cli.add_command(retention.group)
 
 
 def main() -> None:

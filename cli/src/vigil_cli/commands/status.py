@@ -6,7 +6,9 @@ Redis and their event/reject rates over the last minute (`vigil_cli.camera_activ
 fleet total, every running service found through its heartbeat key
 (`vigil:service:{name}:{instance}`), probed over HTTP on /healthz and /readyz, and every
 Vigil stream with its bound and, per consumer group, its lag, pending entries and the
-entries trimmed before the group read them (`vigil_runtime.stream_stats`).
+entries trimmed before the group read them (`vigil_runtime.stream_stats`), and retention:
+per table the partitions made ahead, the oldest one and the size, the last retention run and
+the rollups' lag (`vigil_cli.retention_activity`).
 
 A dependency that is down is shown, not raised: the command exits 0 unless neither
 PostgreSQL nor Redis can be reached.
@@ -28,9 +30,10 @@ import asyncpg
 import click
 import redis.asyncio as aioredis
 
-from vigil_cli import alerting_activity, camera_activity
+from vigil_cli import alerting_activity, camera_activity, retention_activity
 from vigil_cli.db import load_settings
 from vigil_cli.output import echo_json, render_table
+from vigil_cli.retention_views import render_status_section
 from vigil_runtime.settings import ENV_FILE_VARIABLE, VigilSettings, redact_text, redacted_url
 from vigil_runtime.stack import LocalStack
 from vigil_runtime.stream_stats import read_stream_stats
@@ -68,6 +71,7 @@ class StatusReport:
     services: list[dict[str, Any]] = field(default_factory=list)
     streams: list[dict[str, Any]] = field(default_factory=list)
     alerting: dict[str, Any] | None = None
+    retention: dict[str, Any] | None = None
 
     @property
     def anything_reachable(self) -> bool:
@@ -99,9 +103,12 @@ async def collect_status(settings: VigilSettings, data_dir: Path | None) -> Stat
         socket_connect_timeout=TIMEOUT_S,
     )
     try:
-        (cameras, rejects_1m, report.alerting), _ = await asyncio.gather(
+        (cameras, rejects_1m, report.alerting), _, report.retention = await asyncio.gather(
             _cameras(settings.database_url, report.postgres),
             _ping(client, report.redis),
+            retention_activity.collect_retention(
+                settings.database_url, datetime.now(UTC), TIMEOUT_S
+            ),
         )
         if report.redis.ok:
             report.cameras = await _with_live_state(client, cameras)
@@ -330,6 +337,8 @@ def render_status(report: StatusReport) -> str:
         sections.append(_render_streams(report.streams))
     if report.alerting is not None:
         sections.append(_render_alerting(report.alerting))
+    if report.retention is not None:
+        sections.append(render_status_section(report.retention))
     return "\n\n".join(sections)
 
 
