@@ -182,6 +182,7 @@ async def test_dry_run_writes_nothing(pg_pool: asyncpg.Pool, pg_pool_as: PoolAs)
     assert (occ.start, occ.end, occ.chunks, occ.rows) == (T0, T0 + 6 * HOUR, 3, 0)
     assert occ.finalized_through == T0 + 5 * HOUR
     assert occ.dry_run
+    assert occ.describe()["range"] == [T0.isoformat(), (T0 + 6 * HOUR).isoformat()]
     async with pg_pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM occupancy_hourly") == 0
         assert await conn.fetchval("SELECT count(*) FROM system_metrics_rollup_1m") == 0
