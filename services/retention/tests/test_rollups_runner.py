@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 from prometheus_client import REGISTRY
 
-from vigil_retention.rollups.runner import run_rollups
+from vigil_retention.rollups.runner import failed, run_rollups
 
 from .rollups_support import (
     HOUR,
@@ -210,3 +210,35 @@ async def test_metrics_count_rows_and_finalized(pg_pool: asyncpg.Pool, pg_pool_a
     assert next(r for r in results if r.name == "occupancy_hourly").rows == len(
         expected_occupancy(raw)
     )
+
+
+async def test_a_failed_chunk_keeps_committed_chunks_and_the_next_run_resumes(
+    pg_pool: asyncpg.Pool, pg_pool_as: PoolAs
+) -> None:
+    raw = generate(Raw(), T0, hours=5, seed=19)
+    async with pg_pool.acquire() as conn:
+        await insert(conn, raw)
+        await conn.execute("""
+            CREATE FUNCTION test_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'chunk failed'; END $$;
+            CREATE TRIGGER test_fail BEFORE INSERT ON occupancy_hourly FOR EACH ROW
+              WHEN (NEW.bucket >= '2026-03-02 03:00+00') EXECUTE FUNCTION test_fail();
+        """)  # fmt: skip
+    pool = await pg_pool_as("vigil_retention")
+
+    first = await run_rollups(pool, NOW, chunk_buckets=1)
+
+    assert [r.name for r in failed(first)] == ["occupancy_hourly"]
+    assert "chunk failed" in (failed(first)[0].error or "")
+    assert all(r.rows > 0 for r in first if r.name != "occupancy_hourly")  # the others ran
+    async with pg_pool.acquire() as conn:
+        state = await rollup_state(conn, "occupancy_hourly")
+        assert state["finalized_through"] == T0 + 3 * HOUR
+        assert await conn.fetchval("SELECT max(bucket) FROM occupancy_hourly") < T0 + 3 * HOUR
+        await conn.execute("DROP TRIGGER test_fail ON occupancy_hourly")
+    results = await run_rollups(pool, NOW, chunk_buckets=1)
+
+    occ = next(r for r in results if r.name == "occupancy_hourly")
+    assert (occ.start, occ.chunks) == (T0 + 3 * HOUR, 3)
+    async with pg_pool.acquire() as conn:
+        await assert_rollups_match(conn, raw)

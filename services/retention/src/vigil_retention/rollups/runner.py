@@ -17,6 +17,10 @@ Per rollup (a ``rollup_state`` row with its :data:`~vigil_retention.rollups.ROLL
 ``now`` is always passed in (the caller's clock); nothing here reads the wall clock. The
 caller holds the one-runner lock. ``dry_run`` reads the state and reports the windows
 without writing anything or counting metrics.
+
+A rollup that fails (a database error, a lost connection, a timeout) does not stop the
+others: its :class:`RollupResult` carries the ``error`` (its committed chunks stay) and the
+caller marks the run failed (:func:`failed`).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from vigil_runtime.logging import get_logger
 __all__ = [
     "RollupResult",
     "Window",
+    "failed",
     "oldest_partition_start",
     "read_rollup_states",
     "rollup_lag",
@@ -63,6 +68,13 @@ SELECT min((regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \\(''([^'']+)
   JOIN pg_class c ON c.oid = i.inhrelid
  WHERE NOT i.inhdetachpending
 """
+
+_ERRORS: Final = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+"""What fails one rollup without stopping the others."""
+
+_CUSTOM_PLAN_SQL: Final = "SET LOCAL plan_cache_mode = force_custom_plan"
+"""The chunk's bounds are known when it is planned: partitions pruned at plan time, and the
+aggregate sized by the partitions' statistics (not a generic plan's guesses)."""
 
 _ADVANCE_SQL: Final = """
 UPDATE rollup_state
@@ -106,6 +118,7 @@ class RollupResult:
     rows: int
     finalized_through: datetime | None
     dry_run: bool = False
+    error: str | None = None
 
     def describe(self) -> dict[str, Any]:
         """JSON-able form, for ``retention_runs.actions`` and logs."""
@@ -119,6 +132,7 @@ class RollupResult:
             "rows": self.rows,
             "finalized_through": self.finalized_through and self.finalized_through.isoformat(),
             "dry_run": self.dry_run,
+            **({"error": self.error} if self.error else {}),
         }
 
 
@@ -188,18 +202,21 @@ async def run_rollups(
         if rollup is None:
             log.warning("rollup_unknown", rollup=state.name)
             continue
-        results.append(
-            await run_rollup(
-                pool,
-                rollup,
-                state,
-                now,
-                chunk_buckets=chunk_buckets,
-                dry_run=dry_run,
-                timeout_s=timeout_s,
-            )
-        )
+        try:
+            result = await run_rollup(
+                pool, rollup, state, now,
+                chunk_buckets=chunk_buckets, dry_run=dry_run, timeout_s=timeout_s,
+            )  # fmt: skip
+        except _ERRORS as exc:
+            log.error("rollup_failed", rollup=state.name, error=repr(exc))
+            result = RollupResult(state.name, None, None, 0, 0, None, dry_run, error=repr(exc))
+        results.append(result)
     return results
+
+
+def failed(results: Sequence[RollupResult]) -> list[RollupResult]:
+    """The results of rollups that failed."""
+    return [r for r in results if r.error is not None]
 
 
 async def run_rollup(
@@ -226,6 +243,7 @@ async def run_rollup(
     rows, final = 0, state.finalized_through
     for lo, hi in chunks:
         async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(_CUSTOM_PLAN_SQL)
             written = _count(
                 await conn.execute(rollup.upsert_sql, lo, hi, window.width, timeout=timeout_s)
             )
