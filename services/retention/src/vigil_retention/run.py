@@ -154,7 +154,10 @@ class RetentionRunner:
             if report.run_id is not None:
                 await finish_run(conn, report.run_id, finished, status, report.outcomes, error)
             await write_audits(conn, [self._audit(report, duration_s)])
-            await status_report.refresh_gauges(conn, report.now)
+            statuses = await status_report.read_status(conn, report.now)
+            rollups = await catalog.read_rollups(conn)
+        held = [] if report.plan is None else report.plan.held
+        status_report.set_gauges(statuses, held, rollups)
         if report.dry_run:
             return
         metrics.RUNS.labels(outcome=status.value).inc()

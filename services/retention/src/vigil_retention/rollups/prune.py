@@ -22,7 +22,7 @@ import asyncpg
 
 from vigil_retention.metrics import ROLLUP_ROWS_PRUNED
 from vigil_retention.rollups import ROLLUPS
-from vigil_retention.rollups.runner import read_rollup_states
+from vigil_retention.catalog import read_rollups
 from vigil_runtime.audit import AuditEntry, write_audits
 from vigil_runtime.logging import get_logger
 
@@ -89,7 +89,7 @@ async def prune_rollups(
     """Prune every known rollup that has a ``keep_days``, at ``now``."""
     results: list[PruneResult] = []
     async with pool.acquire() as conn:
-        for state in await read_rollup_states(conn):
+        for state in await read_rollups(conn):
             if state.keep_days is None or state.name not in ROLLUPS:
                 continue
             before = now - timedelta(days=state.keep_days)

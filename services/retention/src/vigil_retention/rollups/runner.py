@@ -32,6 +32,7 @@ from typing import Any, Final
 
 import asyncpg
 
+from vigil_retention.catalog import read_rollups
 from vigil_retention.metrics import ROLLUP_FINALIZED, ROLLUP_ROWS
 from vigil_retention.models import RollupState
 from vigil_retention.rollups import ROLLUPS
@@ -43,7 +44,6 @@ __all__ = [
     "Window",
     "failed",
     "oldest_partition_start",
-    "read_rollup_states",
     "rollup_lag",
     "rollup_window",
     "run_rollups",
@@ -53,12 +53,6 @@ log = get_logger(__name__)
 
 DEFAULT_TIMEOUT_S: Final = 3600.0
 """Client-side bound of one chunk's statement (a chunk of a full fleet takes a while)."""
-
-_STATES_SQL: Final = """
-SELECT rollup_name, source_tables, bucket_width, lateness, keep_days,
-       finalized_through, refreshed_through
-  FROM rollup_state ORDER BY rollup_name
-"""
 
 _OLDEST_SQL: Final = """
 SELECT min((regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \\(''([^'']+)''\\)'))[1]
@@ -160,23 +154,6 @@ def rollup_lag(now: datetime, state: RollupState) -> timedelta | None:
     return now - state.finalized_through
 
 
-async def read_rollup_states(conn: asyncpg.Connection) -> list[RollupState]:
-    """Every ``rollup_state`` row, by name."""
-    rows = await conn.fetch(_STATES_SQL)
-    return [
-        RollupState(
-            name=row["rollup_name"],
-            source_tables=tuple(row["source_tables"]),
-            bucket_width=row["bucket_width"],
-            lateness=row["lateness"],
-            keep_days=row["keep_days"],
-            finalized_through=row["finalized_through"],
-            refreshed_through=row["refreshed_through"],
-        )
-        for row in rows
-    ]
-
-
 async def oldest_partition_start(
     conn: asyncpg.Connection, tables: Sequence[str]
 ) -> datetime | None:
@@ -195,7 +172,7 @@ async def run_rollups(
 ) -> list[RollupResult]:
     """Run every rollup of ``rollup_state`` that has a definition, in name order."""
     async with pool.acquire() as conn:
-        states = await read_rollup_states(conn)
+        states = await read_rollups(conn)
     results: list[RollupResult] = []
     for state in states:
         rollup = ROLLUPS.get(state.name)
