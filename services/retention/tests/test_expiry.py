@@ -257,3 +257,75 @@ async def test_prune_rollup_is_not_an_expiry_action(pg_pool_as: PoolAs, tmp_path
     action = Action(ActionKind.PRUNE_ROLLUP, "occupancy_hourly", until=NOW)
     with pytest.raises(ValueError, match="not an expiry"):
         await execute(action, context(await pg_pool_as("vigil_retention"), tmp_path))
+
+
+async def detach_backend(admin: Any) -> int:
+    """The pid of the backend waiting in a concurrent detach's second phase."""
+    for _ in range(200):
+        pid = await admin.fetchval(
+            "SELECT pid FROM pg_stat_activity WHERE query LIKE '%DETACH PARTITION%CONCURRENTLY'"
+            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        if pid is not None:
+            return int(pid)
+        await asyncio.sleep(0.05)
+    raise AssertionError("no DETACH CONCURRENTLY waiting")
+
+
+async def test_a_detach_killed_while_waiting_is_finalized_by_the_next_run(
+    pg_pool: Any, pg_pool_as: PoolAs, tmp_path: Path
+) -> None:
+    part = await make_partition(pg_pool, "ingest_rejects")
+    await insert_rejects(pg_pool)
+    pool = await pg_pool_as("vigil_retention")
+    ctx = context(pool, tmp_path)
+    async with pg_pool.acquire() as reader:
+        reader_tx = reader.transaction()
+        await reader_tx.start()
+        await reader.fetchval("SELECT count(*) FROM ingest_rejects")
+        run = asyncio.create_task(execute(expire(part, ExpireAction.DROP), ctx))
+        assert await pg_pool.fetchval(
+            "SELECT pg_terminate_backend($1)", await detach_backend(pg_pool)
+        )
+        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+            await run
+        await reader_tx.rollback()
+    assert await state_of(pool, part) is PartitionState.DETACH_PENDING
+
+    outcome = await execute(expire(part, ExpireAction.DROP), ctx)
+    assert outcome.steps == ["finalized", "dropped"]
+    assert await state_of(pool, part) is None
+
+
+async def test_the_run_lock_transaction_does_not_hold_up_the_detach(
+    pg_pool: Any, pg_pool_as: PoolAs, tmp_path: Path
+) -> None:
+    """The runner's open transaction (advisory lock, reads of non-partitioned tables) is not
+    one a concurrent detach waits for."""
+    part = await make_partition(pg_pool, "ingest_rejects")
+    pool = await pg_pool_as("vigil_retention")
+    ctx = dataclasses.replace(context(pool, tmp_path), lock_timeout_s=2.0)
+    async with pool.acquire() as lock_conn, lock_conn.transaction():
+        assert await lock_conn.fetchval("SELECT pg_try_advisory_xact_lock(7011)")
+        await lock_conn.fetch("SELECT * FROM retention_policies")
+        outcome = await execute(expire(part, ExpireAction.DROP), ctx)
+    assert outcome.steps == ["detached", "dropped"]
+
+
+async def test_another_pending_detach_of_the_parent_is_finalized_first(
+    pg_pool: Any, pg_pool_as: PoolAs, tmp_path: Path
+) -> None:
+    """PostgreSQL allows one pending detach per parent: expiring a second partition first
+    finalizes the pending one (left detached in public for its own action)."""
+    pending = await make_partition(pg_pool, "ingest_rejects")
+    part = await make_partition(pg_pool, "ingest_rejects", OLD_DAY + timedelta(days=1))
+    pool = await pg_pool_as("vigil_retention")
+    await interrupt_detach(pg_pool, pool, pending)
+
+    outcome = await execute(expire(part, ExpireAction.DROP), context(pool, tmp_path))
+
+    assert outcome.steps == [f"finalized_pending:{pending.name}", "detached", "dropped"]
+    assert await state_of(pool, pending) is PartitionState.DETACHED
+    assert await audit_actions(pg_pool, pending.name) == ["retention.partition_detached"]
+    rest = await execute(expire(pending, ExpireAction.DROP), context(pool, tmp_path))
+    assert rest.steps == ["dropped"]

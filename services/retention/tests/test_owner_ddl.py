@@ -73,6 +73,8 @@ async def test_interrupted_detach_is_pending_and_finalize_finishes_it(
     pool = await pg_pool_as("vigil_retention")
     await interrupt_detach(pg_pool, pool, part)
     assert await state_of(pool, part) is PartitionState.DETACH_PENDING
+    async with pool.acquire() as conn, owner_session(conn, OWNER, 5.0) as ddl:
+        assert await ddl.pending(part.table) == [part.name]
     # A pending partition is no longer seen through the parent by new snapshots.
     assert await pg_pool.fetchval("SELECT count(*) FROM ingest_rejects") == 0
     async with pool.acquire() as conn, owner_session(conn, OWNER, 5.0) as ddl:

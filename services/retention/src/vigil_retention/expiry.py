@@ -207,6 +207,10 @@ async def _detach(
     outcome: ActionOutcome,
 ) -> None:  # fmt: skip
     if state is PartitionState.ATTACHED:
+        for other in await ddl.pending(part.table):  # it would make the detach fail
+            await ddl.finalize_detach(part.table, other)
+            outcome.steps.append(f"finalized_pending:{other}")
+            await _detached(ctx, part.table, other, {"how": "finalized", "for": part.name})
         await ddl.detach_concurrently(part.table, part.name)
         step = "detached"
     elif state is PartitionState.DETACH_PENDING:
@@ -215,9 +219,15 @@ async def _detach(
     else:
         return
     outcome.steps.append(step)
-    metrics.PARTITIONS_DETACHED.labels(table=part.table).inc()
-    log.info("partition_detached", table=part.table, partition=part.name, how=step)
-    await _audit_partition(ctx, "retention.partition_detached", part, {"how": step})
+    await _detached(ctx, part.table, part.name, {"how": step, **_range(part)})
+
+
+async def _detached(ctx: ExpiryContext, table: str, name: str, details: dict[str, Any]) -> None:
+    metrics.PARTITIONS_DETACHED.labels(table=table).inc()
+    log.info("partition_detached", table=table, partition=name, how=details["how"])
+    entry = _entry(ctx, "retention.partition_detached", "partition", name,
+                   {"table": table, **details})  # fmt: skip
+    await _audit(ctx, [entry])
 
 
 async def _archive_schema(
@@ -301,6 +311,10 @@ async def _delete_archive_file(action: Action, ctx: ExpiryContext, outcome: Acti
                               str(action.path), details)])  # fmt: skip
 
 
+def _range(part: Partition) -> dict[str, Any]:
+    return {"range": [part.start.isoformat(), part.end.isoformat()]}
+
+
 def _partition(action: Action) -> Partition:
     if action.partition is None:
         raise ValueError(f"{action.kind.value} needs a partition")
@@ -317,8 +331,7 @@ def _entry(
 async def _audit_partition(
     ctx: ExpiryContext, name: str, part: Partition, extra: dict[str, Any]
 ) -> None:
-    details = {"table": part.table, "range": [part.start.isoformat(), part.end.isoformat()],
-               **extra}  # fmt: skip
+    details = {"table": part.table, **_range(part), **extra}
     await _audit(ctx, [_entry(ctx, name, "partition", part.name, details)])
 
 

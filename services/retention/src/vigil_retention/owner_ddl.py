@@ -12,6 +12,8 @@ as the service's own role. :class:`OwnerDDL` is that session's statements:
   CONCURRENTLY``, sent on its own (it cannot run in a transaction block). Interrupted in its
   second transaction (lock timeout, cancel, a killed backend) it leaves the partition detach
   pending: :meth:`~OwnerDDL.finalize_detach` (``... FINALIZE``) finishes it;
+- :meth:`~OwnerDDL.pending`: the parent's detach-pending partition (at most one: another
+  ``DETACH ... CONCURRENTLY`` on that parent fails until it is finalized);
 - :meth:`~OwnerDDL.drop`, :meth:`~OwnerDDL.move_to_archive`: ``DROP TABLE IF EXISTS`` and
   ``ALTER TABLE IF EXISTS ... SET SCHEMA vigil_archive``, so a repeat is a no-op.
 
@@ -31,6 +33,9 @@ from vigil_retention.models import ARCHIVE_SCHEMA, PartitionState
 
 __all__ = ["OwnerDDL", "owner_session", "qualified", "quote_ident"]
 
+MIN_TIMEOUT_S = 120.0
+"""Client-side timeout of one DDL statement, at least (3 × lock_timeout when longer)."""
+
 _STATE_SQL = """
 SELECT n.nspname AS schema, i.inhdetachpending AS pending, i.inhparent IS NOT NULL AS attached
   FROM pg_class c
@@ -40,6 +45,12 @@ SELECT n.nspname AS schema, i.inhdetachpending AS pending, i.inhparent IS NOT NU
  WHERE c.relname = $2 AND c.relkind IN ('r', 'p') AND n.nspname IN ('public', $3)
  ORDER BY n.nspname = 'public' DESC
  LIMIT 1
+"""
+
+_PENDING_SQL = """
+SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = to_regclass(format('public.%I', $1::text)) AND i.inhdetachpending
+ ORDER BY c.relname
 """
 
 
@@ -63,7 +74,7 @@ async def owner_session(
     await conn.execute(f"SET ROLE {quote_ident(role)}")
     try:
         await conn.execute("SELECT set_config('lock_timeout', $1, false)", _ms(lock_timeout_s))
-        yield OwnerDDL(conn)
+        yield OwnerDDL(conn, timeout_s=max(MIN_TIMEOUT_S, 3 * lock_timeout_s))
     finally:
         if not conn.is_closed():
             await conn.execute("RESET lock_timeout")
@@ -77,8 +88,14 @@ def _ms(seconds: float) -> str:
 class OwnerDDL:
     """The DDL statements of an :func:`owner_session` (see the module docstring)."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, timeout_s: float = MIN_TIMEOUT_S) -> None:
         self.conn = conn
+        self.timeout_s = timeout_s
+
+    async def _ddl(self, sql: str) -> None:
+        """One DDL statement, with a client timeout over the pool's command timeout: a
+        concurrent detach may wait ``lock_timeout`` for each of several lockers."""
+        await self.conn.execute(sql, timeout=self.timeout_s)
 
     async def state(self, table: str, partition: str) -> PartitionState | None:
         """Where ``partition`` of ``table`` stands now; ``None`` when no such table exists."""
@@ -98,27 +115,32 @@ class OwnerDDL:
         )
         return bool(found)
 
+    async def pending(self, table: str) -> list[str]:
+        """Partitions of ``table`` left detach pending (PostgreSQL allows one at a time)."""
+        rows = await self.conn.fetch(_PENDING_SQL, table)
+        return [str(r["relname"]) for r in rows]
+
     async def detach_concurrently(self, table: str, partition: str) -> None:
         """``DETACH PARTITION ... CONCURRENTLY``: readers and writers of ``table`` carry on."""
-        await self.conn.execute(
+        await self._ddl(
             f"ALTER TABLE {qualified('public', table)} "
             f"DETACH PARTITION {qualified('public', partition)} CONCURRENTLY"
         )
 
     async def finalize_detach(self, table: str, partition: str) -> None:
         """``DETACH PARTITION ... FINALIZE``: finish an interrupted concurrent detach."""
-        await self.conn.execute(
+        await self._ddl(
             f"ALTER TABLE {qualified('public', table)} "
             f"DETACH PARTITION {qualified('public', partition)} FINALIZE"
         )
 
     async def drop(self, schema: str, name: str) -> None:
         """``DROP TABLE IF EXISTS schema.name``."""
-        await self.conn.execute(f"DROP TABLE IF EXISTS {qualified(schema, name)}")
+        await self._ddl(f"DROP TABLE IF EXISTS {qualified(schema, name)}")
 
     async def move_to_archive(self, name: str) -> None:
         """``ALTER TABLE IF EXISTS public.name SET SCHEMA vigil_archive``."""
-        await self.conn.execute(
+        await self._ddl(
             f"ALTER TABLE IF EXISTS {qualified('public', name)} "
             f"SET SCHEMA {quote_ident(ARCHIVE_SCHEMA)}"
         )
