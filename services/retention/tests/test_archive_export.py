@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gzip
 import hashlib
 import json
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from vigil_retention.archive_export import (
+    ExportConflict,
     complete_export,
     delete_export,
     export_partition,
@@ -144,3 +146,18 @@ def test_delete_export_refuses_paths_outside_the_archive(tmp_path: Path) -> None
     with pytest.raises(ValueError, match="not an archive export"):
         delete_export(archive, archive / "t" / "x.json")
     assert outside.read_bytes() == b"keep"
+
+
+async def test_an_export_of_an_earlier_table_of_that_name_is_kept(
+    pg_pool: Any, pg_pool_as: PoolAs, tmp_path: Path
+) -> None:
+    """Late rows re-created an expired partition: its export must not pass for theirs."""
+    pool = await pg_pool_as("vigil_retention")
+    part = await detached_with_rows(pg_pool, pool)
+    first = await export(pool, part, tmp_path)
+    assert first.relation_oid is not None
+    await pg_pool.execute(f"DROP TABLE public.{part.name}")
+    again = await detached_with_rows(pg_pool, pool)
+    with pytest.raises(ExportConflict, match="earlier table"):
+        await export(pool, again, tmp_path)
+    assert complete_export(first.path, first.manifest) == dataclasses.replace(first, reused=True)

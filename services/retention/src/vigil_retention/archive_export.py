@@ -17,9 +17,12 @@ The script is written to a temporary name in the same folder, flushed and fsynce
 then the sidecar ``<partition>.json`` manifest (table, partition, range, rows, sha256 and
 bytes of the ``.sql.gz``) likewise, and the folder fsynced. An export is complete when its
 manifest exists and matches the file's size and SHA-256 (:func:`complete_export`): a rerun
-reuses a complete one and rewrites anything else, so a run killed mid-export is finished by
-the next. The caller drops the partition only after this returns. The row count in the
-header is only known at the end, so the header says where the trailer with the count is.
+reuses a complete one of the same table (its OID, in the manifest) and rewrites anything
+else, so a run killed mid-export is finished by the next; a complete export of an earlier
+table of that name (late rows re-created the partition after it expired) is never reused
+nor overwritten: :class:`ExportConflict`, for an operator. The caller drops the partition
+only after this returns. The row count is only known at the end: the header says where the
+trailer with the count is (the manifest has it too).
 
 :func:`delete_export` removes an export (script and manifest), refusing paths outside the
 archive folder. The export reads the detached partition, so it runs in an
@@ -45,6 +48,7 @@ from vigil_retention.owner_ddl import qualified, quote_ident
 __all__ = [
     "COPY_TIMEOUT_S",
     "RESTORE_SCHEMA",
+    "ExportConflict",
     "ExportResult",
     "complete_export",
     "delete_export",
@@ -56,6 +60,7 @@ RESTORE_SCHEMA = "vigil_restore"
 COPY_TIMEOUT_S = 6 * 3600.0
 """COPY of a whole partition: far longer than the pool's command timeout."""
 
+_OID_SQL = "SELECT to_regclass(format('%I.%I', $1::text, $2::text))::oid"
 _COLUMNS_SQL = """
 SELECT a.attname FROM pg_attribute a
  WHERE a.attrelid = to_regclass(format('%I.%I', $1::text, $2::text))
@@ -74,6 +79,13 @@ class ExportResult:
     bytes: int
     sha256: str
     reused: bool
+    relation_oid: int | None = None
+    """OID of the exported table: a later table of the same name (late rows re-created the
+    partition after it expired) has another one, and never reuses nor overwrites this."""
+
+
+class ExportConflict(FileExistsError):
+    """A complete export of an earlier table of the same name is in the way."""
 
 
 def export_paths(archive_dir: Path, table: str, partition: str) -> tuple[Path, Path]:
@@ -93,7 +105,11 @@ def complete_export(path: Path, manifest: Path) -> ExportResult | None:
         return None
     if meta.get("sha256") != _sha256_file(path):
         return None
-    return ExportResult(path, manifest, int(meta["rows"]), size, str(meta["sha256"]), True)
+    oid = meta.get("relation_oid")
+    return ExportResult(
+        path, manifest, int(meta["rows"]), size, str(meta["sha256"]), True,
+        int(oid) if isinstance(oid, int) else None,
+    )  # fmt: skip
 
 
 def _sha256_file(path: Path) -> str:
@@ -110,12 +126,18 @@ async def export_partition(
 ) -> ExportResult:  # fmt: skip
     """Reuse the complete export of ``schema.partition`` or write it (module docstring)."""
     path, manifest = export_paths(archive_dir, table, partition)
-    done = await asyncio.to_thread(complete_export, path, manifest)
-    if done is not None:
-        return done
-    columns = [str(r["attname"]) for r in await conn.fetch(_COLUMNS_SQL, schema, partition)]
-    if not columns:
+    oid = await conn.fetchval(_OID_SQL, schema, partition)
+    if oid is None:
         raise LookupError(f"{schema}.{partition} does not exist: nothing to export")
+    done = await asyncio.to_thread(complete_export, path, manifest)
+    if done is not None and done.relation_oid == oid:
+        return done
+    if done is not None:
+        raise ExportConflict(
+            f"{path} holds an earlier table {partition} (oid {done.relation_oid}, not {oid}):"
+            " move that export away, then rerun"
+        )
+    columns = [str(r["attname"]) for r in await conn.fetch(_COLUMNS_SQL, schema, partition)]
     path.parent.mkdir(parents=True, exist_ok=True)
     header = _header(table, partition, start, end, exported_at, columns)
     rows, size, sha256 = await _write_script(conn, schema, partition, columns, header, path)
@@ -123,9 +145,10 @@ async def export_partition(
         "table": table, "partition": partition, "schema": schema,
         "range": [start.isoformat(), end.isoformat()], "rows": rows, "bytes": size,
         "sha256": sha256, "exported_at": exported_at.isoformat(), "columns": columns,
+        "relation_oid": oid,
     }  # fmt: skip
     await asyncio.to_thread(_write_atomic, manifest, json.dumps(meta, indent=2).encode())
-    return ExportResult(path, manifest, rows, size, sha256, False)
+    return ExportResult(path, manifest, rows, size, sha256, False, oid)
 
 
 def _header(
