@@ -5,12 +5,15 @@
   not attached before are the ones created (counted, audited).
 - ``EXPIRE``: on the owner connection (:func:`~vigil_retention.owner_ddl.owner_session`),
   read where the partition stands *now* (the plan may be stale: a killed run), then:
-  attached → ``DETACH ... CONCURRENTLY``; detach pending → ``... FINALIZE``; detached →
-  nothing to detach. Then per ``expire_action``: ``drop`` → (snapshots: delete its rows'
-  image files first) ``DROP TABLE``; ``archive_schema`` → ``SET SCHEMA vigil_archive``;
-  ``archive_file`` → export (:mod:`~vigil_retention.archive_export`, reusing a complete
-  one), then (snapshots: files) ``DROP TABLE``. A table already gone, or already archived,
-  is done.
+  attached → ``DETACH ... CONCURRENTLY`` (first finalizing another pending detach of the
+  parent, if any: PostgreSQL allows one; that one stays detached in ``public`` for its own
+  action); detach pending → ``... FINALIZE``; detached → nothing to detach. Then per
+  ``expire_action``: ``drop`` → (snapshots: delete its rows' image files first)
+  ``DROP TABLE``; ``archive_schema`` → ``SET SCHEMA vigil_archive``; ``archive_file`` →
+  export (:mod:`~vigil_retention.archive_export`, reusing a complete one; ``ExportConflict``
+  if an earlier table's export holds the name), then (snapshots: files) ``DROP TABLE``.
+  Snapshot files go whenever the rows leave the database, so they stay with
+  ``archive_schema`` until ``DROP_ARCHIVED``. A table already gone, or archived, is done.
 - ``DROP_ARCHIVED``: (snapshots: files) ``DROP TABLE IF EXISTS vigil_archive.<partition>``.
 - ``DELETE_ARCHIVE_FILE``: delete the export and its manifest (missing is fine).
 
