@@ -232,7 +232,7 @@ def test_open_readers_and_writers_do_not_block_it(
         retention.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
         started = time.monotonic()
         name = _ensure(retention, "camera_events", FAR)
-        assert time.monotonic() - started < 1.5
+        assert time.monotonic() - started < 2.0  # under lock_timeout: it never waited
         assert name in _attached(db, "camera_events")
 
         retention.execute("SET ROLE vigil_owner")
