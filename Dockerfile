@@ -50,11 +50,13 @@ RUN mkdir -p /opt/vigil/models
 FROM models-${WITH_ANALYZER} AS models
 
 FROM python:3.11-slim
-# /var/lib/vigil/snapshots: the optimizer's snapshot folder (VIGIL_SNAPSHOT_DIR), owned by the
-# service user so that a fresh Docker named volume mounted there is writable (Docker copies
-# the image directory's ownership into an empty volume; Kubernetes uses fsGroup instead)
+# /var/lib/vigil/snapshots: the optimizer's snapshot folder (VIGIL_SNAPSHOT_DIR; retention
+# deletes the files of expired rows), /var/lib/vigil/archive: retention's archive_file exports
+# (VIGIL_ARCHIVE_DIR), owned by the service user so that a fresh Docker named volume mounted
+# there is writable (Docker copies the image directory's ownership into an empty volume;
+# Kubernetes uses fsGroup instead)
 RUN useradd --system --uid 10001 --no-create-home vigil \
- && install -d -o vigil -g vigil -m 0750 /var/lib/vigil/snapshots
+ && install -d -o vigil -g vigil -m 0750 /var/lib/vigil/snapshots /var/lib/vigil/archive
 COPY --from=build /opt/vigil /opt/vigil
 COPY --from=models /opt/vigil/models /opt/vigil/models
 # MPLCONFIGDIR: matplotlib (a dependency of supervision) needs a writable config dir; the
