@@ -96,9 +96,7 @@ def test_expiry_while_the_ingest_writes_today(
     )  # fmt: skip
     cameras = list(config.camera_ids())
     with psycopg.connect(database_url, autocommit=True) as db, db.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO cameras (id, name) VALUES (%s, %s)", [(c, c) for c in cameras]
-        )
+        cur.executemany("INSERT INTO cameras (id, name) VALUES (%s, %s)", [(c, c) for c in cameras])
     env = {"VIGIL_MQTT_CLIENT_ID": f"ingest-{token}", "VIGIL_MQTT_SHARED_GROUP": f"t{token}",
            "VIGIL_SESSION_EXPIRY_S": "5"}  # fmt: skip
     with run_service_process("ingest", env=env):
@@ -107,7 +105,8 @@ def test_expiry_while_the_ingest_writes_today(
         report = asyncio.run(_run_retention(retention_url, retention_settings, now))
         assert fleet.running, "the stream ended before the run: nothing tested"
         summary = fleet.result()
-        assert summary["failed"] == 0 and summary["events_acked"] == summary["events"], summary
+        assert summary["failed"] == 0, summary
+        assert summary["events_acked"] == summary["events"], summary
         expected = int(summary["events"])
         _wait(lambda: _rows(database_url, cameras) >= expected, f"{expected} rows", 60.0)
     assert _rows(database_url, cameras) == expected

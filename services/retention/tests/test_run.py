@@ -76,7 +76,8 @@ async def test_a_run_expires_per_policy_after_rolling_up(
 
     report = await RetentionRunner(retention_pool, retention_settings).run(later)
 
-    assert report.held and report.errors == [], report.errors
+    assert report.held
+    assert report.errors == [], report.errors
     assert not _exists(database_url, f"public.{events}")
     assert not _exists(database_url, f"public.{frames}")
     assert _exists(database_url, f"public.{_partition_of(database_url, 'detections', at)}")
@@ -114,7 +115,8 @@ async def test_a_dry_run_changes_nothing_and_records_the_plan(
         at + timedelta(days=40), dry_run=True
     )
 
-    assert report.held and report.errors == []
+    assert report.held
+    assert report.errors == []
     assert _exists(database_url, f"public.{events}")
     assert _one(database_url, "SELECT count(*) FROM camera_stats_hourly") == 0
     planned = _one(
@@ -136,8 +138,10 @@ async def test_a_second_runner_started_meanwhile_does_nothing(
         assert first.held
         second = await runner.run(at + timedelta(days=40))
 
-    assert not second.held and second.run_id is None
+    assert not second.held
+    assert second.run_id is None
     assert _exists(database_url, f"public.{events}")
     assert _one(database_url, "SELECT count(*) FROM retention_runs") == 0
     after = await runner.run(at + timedelta(days=40))  # the lock is free again
-    assert after.held and not _exists(database_url, f"public.{events}")
+    assert after.held
+    assert not _exists(database_url, f"public.{events}")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -76,10 +77,8 @@ def make_body(once: bool, dry_run: bool) -> Body:
                     if report.held and report.errors:
                         raise RunFailedError("; ".join(report.errors))
                     return
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(ctx.stopping.wait(), timeout=settings.interval_s)
-                except TimeoutError:
-                    pass
 
     return body
 

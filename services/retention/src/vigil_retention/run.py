@@ -17,16 +17,20 @@ Order, each step on the caller's clock ``now`` (tests pass a controlled one):
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+
 from vigil_retention import catalog, metrics, planner, status_report
 from vigil_retention.expiry import ExpiryContext, execute
 from vigil_retention.models import ActionKind, Plan
-from vigil_retention.rollups.runner import RollupResult, prune_rollup, run_rollups
+from vigil_retention.rollups.prune import prune_rollup
+from vigil_retention.rollups.runner import RollupResult, failed, run_rollups
 from vigil_retention.run_lock import RunLock
 from vigil_retention.run_record import finish_run, start_run
 from vigil_retention.settings import RetentionSettings
@@ -59,6 +63,19 @@ class RunReport:
         """``failed`` if any step failed or the run stopped early, else ``succeeded``."""
         bad = self.errors or self.stopped_early
         return RetentionRunStatus.FAILED if bad else RetentionRunStatus.SUCCEEDED
+
+
+@contextlib.asynccontextmanager
+async def _ddl_connection(settings: RetentionSettings) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of its own for one action's owner DDL: a ``SET ROLE`` can never leak
+    into the pool, and a detach that waits holds no pooled connection."""
+    conn = await asyncpg.connect(
+        settings.database_url, server_settings={"application_name": "vigil-retention-ddl"}
+    )
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 class RetentionRunner:
@@ -104,22 +121,23 @@ class RetentionRunner:
             dry_run=report.dry_run,
             timeout_s=settings.statement_timeout_s,
         )
+        for broken in failed(report.rollups):
+            report.errors.append(f"rollup {broken.name}: {broken.error}")
         report.plan = await self._plan(now)
         for held in report.plan.held:
             _log.info("expiry held", table=held.table, partition=held.partition, reason=held.reason)
         if report.dry_run:
             report.outcomes = [action.describe() for action in report.plan.actions]
             return
-        ctx = ExpiryContext.from_settings(self._pool, settings, actor=ACTOR)
-        try:
-            for action in report.plan.actions:
-                if self._should_stop() or not await lock.still_held():
-                    report.stopped_early = True
-                    report.errors.append("stopped before the plan was done")
-                    return
-                await self._execute(report, action, ctx)
-        finally:
-            await ctx.close()
+        ctx = ExpiryContext.from_settings(
+            self._pool, settings, now, ddl_connection=lambda: _ddl_connection(settings)
+        )
+        for action in report.plan.actions:
+            if self._should_stop() or not await lock.still_held():
+                report.stopped_early = True
+                report.errors.append("stopped before the plan was done")
+                return
+            await self._execute(report, action, ctx)
 
     async def _plan(self, now: datetime) -> Plan:
         async with self._pool.acquire() as conn:
@@ -134,7 +152,7 @@ class RetentionRunner:
         try:
             if action.kind is ActionKind.PRUNE_ROLLUP:
                 async with self._pool.acquire() as conn:
-                    rows = await prune_rollup(conn, action.table, action.until, actor=ACTOR)
+                    rows = await prune_rollup(conn, action.table, action.until, now=report.now)
                 described["rows"] = rows
             else:
                 outcome = await execute(action, ctx)
@@ -165,8 +183,11 @@ class RetentionRunner:
         if status is RetentionRunStatus.SUCCEEDED:
             metrics.LAST_SUCCESS.set(time.time())
         _log.info(
-            "retention run finished", status=status.value, actions=len(report.outcomes),
-            errors=len(report.errors), duration_s=round(duration_s, 3),
+            "retention run finished",
+            status=status.value,
+            actions=len(report.outcomes),
+            errors=len(report.errors),
+            duration_s=round(duration_s, 3),
         )
 
     def _audit(self, report: RunReport, duration_s: float) -> AuditEntry:
@@ -179,8 +200,9 @@ class RetentionRunner:
             details={
                 "dry_run": report.dry_run,
                 "actions": len(report.outcomes),
-                "held": [{"table": h.table, "partition": h.partition, "reason": h.reason}
-                         for h in held],
+                "held": [
+                    {"table": h.table, "partition": h.partition, "reason": h.reason} for h in held
+                ],
                 "errors": report.errors,
                 "duration_s": round(duration_s, 3),
             },

@@ -20,9 +20,9 @@ from typing import Final
 
 import asyncpg
 
+from vigil_retention.catalog import read_rollups
 from vigil_retention.metrics import ROLLUP_ROWS_PRUNED
 from vigil_retention.rollups import ROLLUPS
-from vigil_retention.catalog import read_rollups
 from vigil_runtime.audit import AuditEntry, write_audits
 from vigil_runtime.logging import get_logger
 
