@@ -32,7 +32,7 @@ def _seed(database_url: str, at: datetime, events: int) -> None:
         db.execute(
             "INSERT INTO camera_events (camera_id, event_type, ts, frame_number, motion_score,"
             " object_count) SELECT 'cam-r', 'motion', %s + i * interval '1 second', i, 0.5,"
-            " i % 4 FROM generate_series(0, %s - 1) AS i",
+            " i %% 4 FROM generate_series(0, %s - 1) AS i",
             (at, events),
         )
         db.execute(

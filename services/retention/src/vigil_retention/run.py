@@ -18,8 +18,9 @@ Order, each step on the caller's clock ``now`` (tests pass a controlled one):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -78,6 +79,15 @@ async def _ddl_connection(settings: RetentionSettings) -> AsyncIterator[asyncpg.
         await conn.close()
 
 
+def _log_holds(plan: Plan) -> None:
+    """One log line per table whose expiry is held: how many partitions, the first reason."""
+    per_table: dict[str, list[str]] = {}
+    for held in plan.held:
+        per_table.setdefault(held.table, []).append(held.reason)
+    for table, reasons in per_table.items():
+        _log.info("expiry held", table=table, partitions=len(reasons), reason=reasons[0])
+
+
 class RetentionRunner:
     """Runs retention passes with one pool (the vigil_retention role) and the settings."""
 
@@ -123,9 +133,8 @@ class RetentionRunner:
         )
         for broken in failed(report.rollups):
             report.errors.append(f"rollup {broken.name}: {broken.error}")
-        report.plan = await self._plan(now)
-        for held in report.plan.held:
-            _log.info("expiry held", table=held.table, partition=held.partition, reason=held.reason)
+        report.plan = await self._plan(now, report.rollups if report.dry_run else ())
+        _log_holds(report.plan)
         if report.dry_run:
             report.outcomes = [action.describe() for action in report.plan.actions]
             return
@@ -139,11 +148,20 @@ class RetentionRunner:
                 return
             await self._execute(report, action, ctx)
 
-    async def _plan(self, now: datetime) -> Plan:
+    async def _plan(self, now: datetime, dry_rollups: Sequence[RollupResult]) -> Plan:
+        """The plan from the catalog; a dry run plans with the watermarks its rollups would
+        have reached (``dry_rollups``), as the real run would."""
         async with self._pool.acquire() as conn:
             policies = await catalog.read_policies(conn)
             rollups = await catalog.read_rollups(conn)
             partitions = await catalog.read_partitions(conn)
+        would = {r.name: r.finalized_through for r in dry_rollups if r.error is None}
+        rollups = [
+            dataclasses.replace(state, finalized_through=would[state.name])
+            if state.name in would
+            else state
+            for state in rollups
+        ]
         files = catalog.read_archive_files(self._settings.archive_dir)
         return planner.plan(now, policies, partitions, rollups, files)
 
