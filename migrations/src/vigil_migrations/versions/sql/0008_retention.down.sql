@@ -40,6 +40,7 @@ DROP TABLE rollup_state;
 ALTER TABLE camera_stats_hourly
     DROP COLUMN avg_objects, DROP COLUMN max_objects,
     DROP COLUMN heatmap_minutes, DROP COLUMN heatmap_intensity;
+DROP INDEX occupancy_hourly_zone_bucket_idx;
 ALTER TABLE occupancy_hourly DROP COLUMN sum_count;
 
 ALTER TABLE retention_policies ADD COLUMN archive boolean NOT NULL DEFAULT false;

@@ -92,6 +92,11 @@ ALTER TABLE occupancy_hourly ADD COLUMN sum_count bigint NOT NULL DEFAULT 0;
 ALTER TABLE occupancy_hourly ALTER COLUMN sum_count DROP DEFAULT;
 COMMENT ON COLUMN occupancy_hourly.sum_count IS
     'Sum of occupied_count over the hour''s samples: sum(sum_count) / sum(samples) averages exactly.';
+-- Seed 004 scenario A ("average occupancy of North Lot on Tuesdays") reads one zone and class
+-- over months: an index-only scan here (measured: ~1 ms instead of a 60-150 ms seq scan over
+-- 90 days x 100 cameras x 4 zones, bench/retention).
+CREATE INDEX occupancy_hourly_zone_bucket_idx ON occupancy_hourly (zone_id, object_class, bucket)
+    INCLUDE (samples, sum_count);
 
 ALTER TABLE camera_stats_hourly
     ADD COLUMN avg_objects       real,
