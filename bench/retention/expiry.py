@@ -95,6 +95,12 @@ class Writer:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: int = 0
 
+    def enter(self, phase: str) -> None:
+        """Count the inserts started from now on in ``phase`` ("idle": in none)."""
+        self.phase = phase
+        if phase != "idle":
+            self.latencies.setdefault(phase, [])
+
     async def run(self, stop: asyncio.Event) -> None:
         conn = await asyncpg.connect(self.url)
         try:
@@ -176,7 +182,7 @@ async def _timed(conn: asyncpg.Connection, statements: list[str],
     await conn.execute("CHECKPOINT")
     lsn = await _wal_lsn(conn)
     if writer is not None:
-        writer.phase = phase
+        writer.enter(phase)
     started = time.perf_counter()
     status = ""
     try:
@@ -185,7 +191,7 @@ async def _timed(conn: asyncpg.Connection, statements: list[str],
     finally:
         seconds = time.perf_counter() - started
         if writer is not None:
-            writer.phase = "idle"
+            writer.enter("idle")
     return {"seconds": round(seconds, 4), "wal_bytes": await _wal_since(conn, lsn),
             "status": status}  # fmt: skip
 
@@ -286,6 +292,6 @@ async def _baseline(writer: Writer | None, seconds: float) -> None:
     """The writer's latency with no expiry running, for ``seconds``."""
     if writer is None:
         return
-    writer.phase = "baseline"
+    writer.enter("baseline")
     await asyncio.sleep(seconds)
-    writer.phase = "idle"
+    writer.enter("idle")
