@@ -1,6 +1,6 @@
 """The retention benchmark's own code, at a small size against the real database: both
 measurements (a day of 20,000 camera_events rows expired both ways; scenario A over 8 days
-of 3 cameras from the rollup, the raw rows and with the covering index), then the summary
+of 3 cameras from the rollup, the raw rows and the variants), then the summary
 and the docs block computed from them.
 
 No full-size benchmark runs here (`make bench-retention` runs it).
@@ -74,7 +74,11 @@ async def test_small_run_measures_both_ways_and_renders(
     # the first hour of 01-12 (23:00 UTC on the 11th).
     assert hourly["samples"] == raw["samples"] == (24 + 1) * 6 * 3
     assert hourly["avg_occupancy"] == pytest.approx(raw["avg_occupancy"], abs=1e-9)
-    assert scenario["occupancy_hourly_covering_index"]["samples"] == hourly["samples"]
+    assert set(scenario["variants"]) == {"day_ranges", "covering_index",
+                                         "day_ranges_covering_index"}  # fmt: skip
+    for variant in scenario["variants"].values():
+        assert variant["samples"] == hourly["samples"]
+        assert variant["avg_occupancy"] == pytest.approx(hourly["avg_occupancy"], abs=1e-9)
     assert hourly["runs"] == 3
     assert raw["runs"] == 2
     assert hourly["median_ms"] > 0
@@ -94,3 +98,4 @@ async def test_small_run_measures_both_ways_and_renders(
     assert "| DELETE |" in text
     assert f"| `occupancy_hourly` | {8 * 24 * 3 * 4:,} |" in text
     assert "over 8 days × 3 cameras × 4 zones" in text
+    assert "| `occupancy_hourly`, by day ranges + covering index* |" in text

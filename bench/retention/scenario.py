@@ -15,8 +15,8 @@ same average and the two answers must agree (they are compared; a difference fai
   median and range) and once under ``EXPLAIN (ANALYZE, BUFFERS)`` (server time, plan).
 
 The queries are :mod:`vigil_retention.rollups.queries`' (the service's documented SQL), for
-zone ``north-lot``, class ``car``, Tuesdays in :data:`TIME_ZONE`. Last, the rollup's query
-is timed again with :data:`COVERING_INDEX_SQL` added (not part of the schema).
+zone ``north-lot``, class ``car``, Tuesdays in :data:`TIME_ZONE`. Last, the variants of
+:mod:`bench.retention.variants` (not part of the service) on the same rollup rows.
 
 Both tables are vacuumed and analysed after the fill (what autovacuum does to a table that
 stopped growing), so both queries run on a settled table with its visibility map.
@@ -34,6 +34,7 @@ from typing import Any
 import asyncpg
 
 from bench.retention.stats import median
+from bench.retention.variants import measure_variants
 from vigil_retention.rollups.queries import (
     OCCUPANCY_BY_WEEKDAY_RAW_SQL,
     OCCUPANCY_BY_WEEKDAY_SQL,
@@ -47,12 +48,6 @@ TIME_ZONE = "Europe/Paris"
 """Tuesdays in a whole-hour time zone: local days start on UTC hours, so the hourly buckets
 split exactly as the raw rows do."""
 OBJECT_CLASS = "car"
-COVERING_INDEX_SQL = (
-    "CREATE INDEX bench_occupancy_hourly_zone_bucket_idx ON occupancy_hourly"
-    " (zone_id, bucket) INCLUDE (object_class, samples, sum_count)"
-)
-"""Not in the schema: an index the bench adds at the end to see what the rollup's query
-would take with it (an index-only scan of the zone's rows instead of the whole table)."""
 
 BASE = (
     "((c.n * 7 + z.i * 11 + extract(hour FROM {hour})::int * 5"
@@ -179,19 +174,17 @@ async def measure_scenario(url: str, *, days: int, cameras: int, raw_interval_s:
         args = query_args(days)
         hourly = await time_query(conn, OCCUPANCY_BY_WEEKDAY_SQL, args, runs)
         raw = await time_query(conn, OCCUPANCY_BY_WEEKDAY_RAW_SQL, args, raw_runs)
-        await conn.execute(COVERING_INDEX_SQL)
-        await conn.execute("VACUUM ANALYZE occupancy_hourly")
-        indexed = await time_query(conn, OCCUPANCY_BY_WEEKDAY_SQL, args, runs)
+        variants = await measure_variants(conn, args, runs, time_query)
     finally:
         await conn.close()
-    for other in (raw, indexed):
+    for other in (raw, *variants.values()):
         if not same_answer(hourly, other):
             raise RuntimeError(f"rollup and raw disagree: {hourly} against {other}")
     log(f"retention bench: scenario A {hourly['median_ms']} ms from occupancy_hourly, "
         f"{raw['median_ms']} ms from occupancy_events")  # fmt: skip
     return {"fill": {"occupancy_hourly": hourly_fill, "occupancy_events": raw_fill},
             "occupancy_hourly": hourly, "occupancy_events": raw,
-            "occupancy_hourly_covering_index": indexed | {"index": COVERING_INDEX_SQL},
+            "variants": variants,
             "args": {"zone_id": ZONE, "object_class": OBJECT_CLASS,
                      "from": args[2].isoformat(), "to": args[3].isoformat(),
                      "time_zone": TIME_ZONE, "isodow": TUESDAY}}  # fmt: skip
