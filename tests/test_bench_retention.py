@@ -51,6 +51,7 @@ async def test_small_run_measures_both_ways_and_renders(
     assert delete["vacuum_needed"] is True
     assert delete["size_after_bytes"] == delete["size_before_bytes"]  # DELETE frees nothing
     assert vacuum["dead_tuples_after"] == 0
+    assert vacuum["heap_bytes_after"] == 0  # every page empty: the heap is truncated
     assert vacuum["size_after_bytes"] < delete["size_after_bytes"]
     assert delete["wal_bytes"] > drop["wal_bytes"] > 0
     assert {"baseline", "detach_drop", "delete", "vacuum"} <= set(expiry["writer"])

@@ -244,8 +244,9 @@ async def vacuum(conn: asyncpg.Connection, partition: str,
     figures = await _timed(conn, [f'VACUUM "{partition}"'], writer, "vacuum")
     figures.pop("status")
     tuples = await _dead_tuples(conn, partition)
+    heap = int(await conn.fetchval("SELECT pg_relation_size($1::regclass)", partition))
     return figures | {"size_after_bytes": await _size(conn, partition),
-                      "dead_tuples_after": tuples["dead"]}  # fmt: skip
+                      "heap_bytes_after": heap, "dead_tuples_after": tuples["dead"]}  # fmt: skip
 
 
 async def measure_expiry(

@@ -72,6 +72,11 @@ def _mib(value: int | None) -> str:
     return "–" if value is None else f"{value / MIB:,.1f}"
 
 
+def _heap(vacuum: dict[str, Any]) -> str:
+    heap = vacuum.get("heap_bytes_after")
+    return "" if heap is None else f" ({_mib(heap)} MiB of it the table itself)"
+
+
 def _writer(figures: dict[str, Any] | None) -> str:
     if not figures:
         return "–"
@@ -102,14 +107,20 @@ def _expiry_lines(
         )
     if writer.get("baseline"):
         lines.append(f"| (no expiry running) | | | | | {_writer(writer['baseline'])} |")
+    drop, delete, vacuum = expiry["detach_drop"], expiry["delete"], expiry["vacuum"]
+    both = _ratio(delete["seconds"] + vacuum["seconds"], drop["seconds"])
     lines += [
         "",
         f"- DELETE took x{_n(summary['delete_vs_detach_drop'], 1)} the time of DETACH + DROP "
         f"and wrote x{_n(summary['delete_wal_vs_detach_drop'], 0)} its WAL, and left "
         f"{_n(summary['dead_tuples_after_delete'])} dead tuples (VACUUM needed: "
-        f"{'yes' if summary['vacuum_needed_after_delete'] else 'no'}; "
-        f"{_n(summary['vacuum_after_delete_s'], 1)} s more); DETACH + DROP leaves nothing to "
-        "vacuum and frees the space at once.",
+        f"{'yes' if summary['vacuum_needed_after_delete'] else 'no'}); with the VACUUM it "
+        f"needs, x{_n(both, 1)} the time and {_mib(delete['wal_bytes'] + vacuum['wal_bytes'])} "
+        "MiB of WAL.",
+        f"- After the VACUUM the emptied partition still holds {_mib(vacuum['size_after_bytes'])}"
+        f" MiB{_heap(vacuum)}: VACUUM marks the indexes' pages free for reuse but does not "
+        f"shrink their files. DETACH + DROP gave back all {_mib(drop['size_before_bytes'])} MiB "
+        "at once and leaves nothing to vacuum.",
     ]
     return lines
 
