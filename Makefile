@@ -17,7 +17,7 @@ SRC := libs cli migrations tools services bench
 
 PYTEST_ARGS ?=
 
-.PHONY: help venv models test demo lint fmt bench bench-ingest bench-analyzer bench-optimizer bench-alerter stack-up stack-down clean
+.PHONY: help venv models test demo lint fmt bench bench-ingest bench-analyzer bench-optimizer bench-alerter bench-retention stack-up stack-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ bench-optimizer: venv ## fleet reviews/min and CPU per recommendation (BENCH_ARG
 
 bench-alerter: venv ## alerts/s and delivery latency, vigil-alerter beside Alertmanager (BENCH_ARGS="--alerts 300")
 	$(PY) -m bench.run alerter $(BENCH_ARGS)
+
+bench-retention: venv ## expire a day: DETACH+DROP vs DELETE; scenario A rollup vs raw (BENCH_ARGS="--expiry-rows 1000000")
+	$(PY) -m bench.run retention $(BENCH_ARGS)
 
 stack-up: venv ## start PostgreSQL, Redis and Mosquitto as local processes in .vigil/
 	$(VENV)/bin/vigil stack up

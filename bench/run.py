@@ -36,6 +36,7 @@ BENCHMARKS = {
     "analyzer": "bench.analyzer.benchmark",
     "optimizer": "bench.optimizer.benchmark",
     "alerter": "bench.alerter.benchmark",
+    "retention": "bench.retention.benchmark",
 }
 """Name → module: ``async run(args) -> dict`` with a ``summary``; optionally
 ``add_arguments(parser)`` and ``render(result, path) -> str`` (its docs block)."""

@@ -1,0 +1,1 @@
+"""The retention benchmark (`make bench-retention`): see :mod:`bench.retention.benchmark`."""
