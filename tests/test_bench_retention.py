@@ -75,8 +75,7 @@ async def test_small_run_measures_both_ways_and_renders(
     # the first hour of 01-12 (23:00 UTC on the 11th).
     assert hourly["samples"] == raw["samples"] == (24 + 1) * 6 * 3
     assert hourly["avg_occupancy"] == pytest.approx(raw["avg_occupancy"], abs=1e-9)
-    assert set(scenario["variants"]) == {"day_ranges", "covering_index",
-                                         "day_ranges_covering_index"}  # fmt: skip
+    assert set(scenario["variants"]) == {"weekday_filter"}
     for variant in scenario["variants"].values():
         assert variant["samples"] == hourly["samples"]
         assert variant["avg_occupancy"] == pytest.approx(hourly["avg_occupancy"], abs=1e-9)
@@ -99,4 +98,4 @@ async def test_small_run_measures_both_ways_and_renders(
     assert "| DELETE |" in text
     assert f"| `occupancy_hourly` | {8 * 24 * 3 * 4:,} |" in text
     assert "over 8 days × 3 cameras × 4 zones" in text
-    assert "| `occupancy_hourly`, by day ranges + covering index* |" in text
+    assert "| `occupancy_hourly`, filtered on each hour's weekday* |" in text
