@@ -1,6 +1,6 @@
-"""Every service but the ingest (the analyzer, and those whose work arrives with later
-issues: optimizer, alerter, retention): their settings, and a real start → ready (connected
-as its own role's login) → heartbeat → SIGTERM → clean exit.
+"""Every service but the ingest (the analyzer, optimizer, alerter and retention): their
+settings, and a real start → ready (connected as its own role's login) → heartbeat →
+SIGTERM → clean exit.
 
 The ingest has its own, fuller tests in services/ingest/tests.
 """

@@ -28,7 +28,7 @@ from typing import Any
 import asyncpg
 
 from vigil_retention import catalog, metrics, planner, status_report
-from vigil_retention.expiry import ExpiryContext, execute
+from vigil_retention.expiry import ACTOR, ExpiryContext, execute
 from vigil_retention.models import ActionKind, Plan
 from vigil_retention.rollups.prune import prune_rollup
 from vigil_retention.rollups.runner import RollupResult, failed, run_rollups
@@ -39,9 +39,8 @@ from vigil_runtime.audit import AuditEntry, write_audits
 from vigil_runtime.logging import get_logger
 from vigil_schema.enums import RetentionRunStatus
 
-__all__ = ["ACTOR", "RetentionRunner", "RunReport"]
+__all__ = ["RetentionRunner", "RunReport"]
 
-ACTOR = "vigil-retention"
 _log = get_logger(__name__)
 
 
