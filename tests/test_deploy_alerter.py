@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -30,6 +29,7 @@ from vigil_alerter.config.time_intervals import TimeIntervals
 from vigil_alerter.routing.inhibit import Inhibitor
 from vigil_alerter.routing.tree import RoutingTree
 from vigil_alerter.settings import AlerterSettings
+from vigil_runtime.testing.deployed_env import settings_from_deployed_env
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "deploy/alerter/alerter.yml"
@@ -140,18 +140,7 @@ def _deployed_env() -> dict[str, dict[str, Any]]:
 
 @pytest.mark.parametrize("deployment", ["compose", "k8s"])
 def test_every_alerter_setting_is_read(deployment: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    env = _deployed_env()[deployment]
-    known = {f"VIGIL_{name.upper()}" for name in AlerterSettings.model_fields}
-    unknown = {n for n in env if n.startswith("VIGIL_")} - known
-    assert not unknown, f"settings the alerter does not read: {unknown}"
-    for name in list(os.environ):
-        if name.startswith("VIGIL_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("VIGIL_ENV_FILE", "/dev/null")
-    for name, value in env.items():
-        if value is not None and "${" not in str(value):
-            monkeypatch.setenv(name, str(value))
-    settings = AlerterSettings()
+    settings = settings_from_deployed_env(AlerterSettings, _deployed_env()[deployment], monkeypatch)
     assert settings.http_port == 9104
     assert settings.alerter_config is not None
     assert settings.alerter_config.name == EXAMPLE.name

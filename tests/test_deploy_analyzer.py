@@ -25,6 +25,7 @@ import yaml
 from vigil_analyzer import model_files
 from vigil_analyzer.claude.client import ClaudeClient
 from vigil_analyzer.settings import AnalyzerSettings
+from vigil_runtime.testing.deployed_env import settings_from_deployed_env
 from vigil_tools.fake_anthropic.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,18 +111,10 @@ def _compose() -> dict[str, Any]:
 def _settings_from(env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> AnalyzerSettings:
     """The settings the analyzer reads from ``env`` alone (values still holding a compose
     ``${...}`` are left out); every VIGIL_/ANTHROPIC_ name must be one it reads."""
-    known = {f"VIGIL_{name.upper()}" for name in AnalyzerSettings.model_fields}
-    known |= {"ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "VIGIL_ANALYZER_MODEL"}
-    unknown = {name for name in env if name.startswith(("VIGIL_", "ANTHROPIC_"))} - known
-    assert not unknown, f"settings the analyzer does not read: {unknown}"
-    for name in list(os.environ):
-        if name.startswith(("VIGIL_", "ANTHROPIC_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("VIGIL_ENV_FILE", "/dev/null")
-    for name, value in env.items():
-        if value is not None and "${" not in str(value):
-            monkeypatch.setenv(name, str(value))
-    return AnalyzerSettings()
+    return settings_from_deployed_env(
+        AnalyzerSettings, env, monkeypatch, prefixes=("VIGIL_", "ANTHROPIC_"),
+        also_read={"ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "VIGIL_ANALYZER_MODEL"},
+    )  # fmt: skip
 
 
 def _seconds(duration: str) -> float:

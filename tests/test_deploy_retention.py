@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from vigil_retention.settings import RetentionSettings
+from vigil_runtime.testing.deployed_env import settings_from_deployed_env
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -204,18 +205,9 @@ def _deployed_env() -> dict[str, dict[str, Any]]:
 
 @pytest.mark.parametrize("deployment", ["compose", "k8s", "k8s-cronjob"])
 def test_every_retention_setting_is_read(deployment: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    env = _deployed_env()[deployment]
-    known = {f"VIGIL_{name.upper()}" for name in RetentionSettings.model_fields}
-    unknown = {n for n in env if n.startswith("VIGIL_")} - known
-    assert not unknown, f"settings retention does not read: {unknown}"
-    for name in list(os.environ):
-        if name.startswith("VIGIL_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("VIGIL_ENV_FILE", "/dev/null")
-    for name, value in env.items():
-        if value is not None and "${" not in str(value):
-            monkeypatch.setenv(name, str(value))
-    settings = RetentionSettings()
+    settings = settings_from_deployed_env(
+        RetentionSettings, _deployed_env()[deployment], monkeypatch
+    )
     assert (str(settings.archive_dir), str(settings.snapshot_dir)) == (ARCHIVE_DIR, SNAPSHOT_DIR)
     assert settings.http_port == 9105
 
