@@ -13,8 +13,8 @@ waits until every one answers /readyz, then starts the camera fleet simulator `v
 publishing for the demo cameras (`vigil_cli.demo_fleet`, log in `<data dir>/logs/camsim.log`),
 waits until every demo camera's events are in PostgreSQL, the analyzer's analyses, and the
 optimizer's recommendations (camsim reports the dark cameras' health as degraded; an `auto`
-camera gets its recommendation applied to the simulator), and a notification at the webhook
-sink, and prints `vigil status` with each
+camera gets its recommendation applied to the simulator), a notification at the webhook
+sink, and a finished vigil-retention run (`vigil_cli.demo_retention`), and prints `vigil status` with each
 camera's rate and last-seen. It then reprints the status every `--interval` seconds until Ctrl-C or
 SIGTERM, stops camsim (which publishes its cameras' retained `offline` status), drains the
 services (SIGTERM, then SIGKILL after a timeout) and stops the stack unless `--keep-stack`.
@@ -79,6 +79,7 @@ from vigil_cli.demo_onvif import (
     start_onvif_sim,
     wait_for_optimizer,
 )
+from vigil_cli.demo_retention import retention_env, wait_for_retention_run
 from vigil_runtime.crypto import CredentialCipher
 from vigil_runtime.settings import VigilSettings
 from vigil_runtime.stack import LocalStack, StackError, StackInfo
@@ -358,6 +359,21 @@ def _optimizer_worked(settings: VigilSettings, count: int, stop: threading.Event
     return recommended > 0 and applied > 0
 
 
+def _retention_ran(settings: VigilSettings, stop: threading.Event) -> bool:
+    """Wait for vigil-retention's first run; say how it went; False, and why, unless it
+    succeeded."""
+    run = wait_for_retention_run(settings.database_url, stop)
+    if run is None:
+        if not stop.is_set():
+            click.echo("error: vigil-retention finished no run in time", err=True)
+        return False
+    click.echo(f"retention: last run {run['status']}, {run['actions']} actions; see "
+               "`vigil status` and `vigil retention show`")  # fmt: skip
+    if run["status"] != "succeeded":
+        click.echo(f"error: the retention run failed: {run['error']}", err=True)
+    return bool(run["status"] == "succeeded")
+
+
 def _stop_fleet(camsim: Camsim | None) -> bool:
     if camsim is None:
         return True
@@ -422,7 +438,8 @@ def _run_services(
     click.echo(f"Alerts: every alert to the webhook sink {sink.url}, recorded in {sink.records}")
     extra = {"analyzer": analyzer_env(claude),
              "optimizer": _optimizer_env(info, optimizer_claude_env(claude)),
-             "alerter": alerter_env(info.data_dir, sink, ports["alerter"])}  # fmt: skip
+             "alerter": alerter_env(info.data_dir, sink, ports["alerter"]),
+             "retention": retention_env(info.data_dir)}  # fmt: skip
     services = start_services(info, logins, env_file, ports, extra)
     click.echo(f"started {', '.join(SERVICES)}; logs in {info.data_dir / 'logs'}")
     camsim: Camsim | None = None
@@ -439,6 +456,7 @@ def _run_services(
                 arrived = _frames_analysed(info, settings, options.camera_count, stop) and arrived
                 arrived = _optimizer_worked(settings, options.camera_count, stop) and arrived
                 arrived = _alerts_notified(info, sink, stop) and arrived
+                arrived = _retention_ran(settings, stop) and arrived
                 ok = arrived or not options.once  # interactive: keep running, let them look
             _print_status(settings, info.data_dir)
             while ok and not options.once and not stop.wait(options.interval):
