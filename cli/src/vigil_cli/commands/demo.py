@@ -15,8 +15,8 @@ waits until every demo camera's events are in PostgreSQL, the analyzer's analyse
 optimizer's recommendations (camsim reports the dark cameras' health as degraded; an `auto`
 camera gets its recommendation applied to the simulator), a notification at the webhook
 sink, and a finished vigil-retention run (`vigil_cli.demo_retention`), and prints
-`vigil status` with each camera's rate and last-seen. It then reprints the status every `--interval` seconds until Ctrl-C or
-SIGTERM, stops camsim (which publishes its cameras' retained `offline` status), drains the
+`vigil status` with each camera's rate and last-seen. It then reprints the status every
+`--interval` seconds until Ctrl-C or SIGTERM, stops camsim (which publishes its cameras' retained `offline` status), drains the
 services (SIGTERM, then SIGKILL after a timeout) and stops the stack unless `--keep-stack`.
 `--once` shuts down right after the first status, and fails when some camera's events did
 not arrive: the smoke test of CI.
