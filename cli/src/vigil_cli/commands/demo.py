@@ -6,20 +6,20 @@ migrates the database as the owner's login and creates a login per role
 already there), starts the simulated ONVIF cameras (`vigil_cli.demo_onvif`: a quarter of them
 dark and noisy) and points the demo cameras at them, starts the webhook sink every alert is
 routed to (`vigil_cli.demo_alerts`: the alerter runs with a demo configuration, whose rule
-raises an alert for whatever the analyzer detects, sending HMAC-signed Alertmanager webhooks
-to it), starts the five services as child
-processes, each connected to PostgreSQL as its own role's login (logs in `<data dir>/logs/`),
-waits until every one answers /readyz, then starts the camera fleet simulator `vigil-camsim`
-publishing for the demo cameras (`vigil_cli.demo_fleet`, log in `<data dir>/logs/camsim.log`),
-waits until every demo camera's events are in PostgreSQL, the analyzer's analyses, and the
-optimizer's recommendations (camsim reports the dark cameras' health as degraded; an `auto`
-camera gets its recommendation applied to the simulator), a notification at the webhook
-sink, and a finished vigil-retention run (`vigil_cli.demo_retention`), and prints
-`vigil status` with each camera's rate and last-seen. It then reprints the status every
-`--interval` seconds until Ctrl-C or SIGTERM, stops camsim (which publishes its cameras' retained `offline` status), drains the
-services (SIGTERM, then SIGKILL after a timeout) and stops the stack unless `--keep-stack`.
-`--once` shuts down right after the first status, and fails when some camera's events did
-not arrive: the smoke test of CI.
+raises an alert for whatever the analyzer detects, sending HMAC-signed Alertmanager webhooks to
+it), starts the five services as child processes, each connected to PostgreSQL as its own
+role's login (logs in `<data dir>/logs/`), waits until every one answers /readyz, then starts
+the camera fleet simulator `vigil-camsim` publishing for the demo cameras
+(`vigil_cli.demo_fleet`, log in `<data dir>/logs/camsim.log`), waits until every demo camera's
+events are in PostgreSQL, the analyzer's analyses, and the optimizer's recommendations (camsim
+reports the dark cameras' health as degraded; an `auto` camera gets its recommendation applied
+to the simulator), a notification at the webhook sink, and a finished vigil-retention run
+(`vigil_cli.demo_retention`), and prints `vigil status` with each camera's rate and last-seen.
+It then reprints the status every `--interval` seconds until Ctrl-C or SIGTERM, stops camsim
+(which publishes its cameras' retained `offline` status), drains the services (SIGTERM, then
+SIGKILL after a timeout) and stops the stack unless `--keep-stack`. `--once` shuts down right
+after the first status, and fails when some camera's events did not arrive: the smoke test of
+CI.
 
 With the embedded MQTT broker (amqtt, MQTT 3.1.1 only) the stack env file carries
 `VIGIL_MQTT_PROTOCOL=v311`: the ingest then subscribes without shared subscriptions and
