@@ -10,9 +10,14 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
+from prometheus_client import REGISTRY
 
+from vigil_retention.main import run_guarded
+from vigil_retention.run import RetentionRunner
+from vigil_retention.settings import RetentionSettings
 from vigil_runtime.testing.services import ServiceLauncher
 
 
@@ -82,3 +87,21 @@ def test_the_loop_serves_metrics_and_drains_on_sigterm(
             assert datetime.now(UTC) < deadline, "no successful run within 30 s"
             time.sleep(0.2)
         assert service.metric_total("vigil_retention_partitions_ahead", table="camera_events") >= 7
+
+
+async def test_the_loop_counts_a_run_that_cannot_reach_postgres_and_carries_on(
+    retention_settings: RetentionSettings, retention_pool: Any, unused_tcp_port: int
+) -> None:
+    unreachable = retention_settings.model_copy(
+        update={"database_url": f"postgresql://nobody@127.0.0.1:{unused_tcp_port}/vigil"}
+    )
+    before = _sample("vigil_retention_runs_total", outcome="failed")
+
+    report = await run_guarded(RetentionRunner(retention_pool, unreachable), datetime.now(UTC))
+
+    assert report is None
+    assert _sample("vigil_retention_runs_total", outcome="failed") == before + 1
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0

@@ -28,11 +28,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import cast
 
+import asyncpg
+
+from vigil_retention import metrics
 from vigil_retention.run import RetentionRunner, RunReport
 from vigil_retention.settings import RetentionSettings
+from vigil_runtime.logging import get_logger
 from vigil_runtime.service import Body, ServiceContext, service_main
 
 SERVICE = "retention"
+_log = get_logger(__name__)
 
 
 class RunFailedError(RuntimeError):
@@ -62,6 +67,18 @@ def print_plan(report: RunReport) -> None:
         print(json.dumps({"rollup": rollup.describe()}), flush=True)
 
 
+async def run_guarded(runner: RetentionRunner, now: datetime) -> RunReport | None:
+    """One run of the loop: a run that could not even start (PostgreSQL unreachable for the
+    lock or the run row) is logged and counted ``failed``, and the loop tries again at the
+    next interval instead of ending the process."""
+    try:
+        return await runner.run(now)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        _log.error("retention run could not start", error=f"{type(exc).__name__}: {exc}")
+        metrics.RUNS.labels(outcome="failed").inc()
+        return None
+
+
 def make_body(once: bool, dry_run: bool) -> Body:
     """The service body for the chosen mode."""
 
@@ -70,13 +87,14 @@ def make_body(once: bool, dry_run: bool) -> Body:
         async with ctx.dependencies() as deps:
             runner = RetentionRunner(deps.pool, settings, should_stop=ctx.stopping.is_set)
             while not ctx.stopping.is_set():
-                report = await runner.run(datetime.now(UTC), dry_run=dry_run)
-                if dry_run:
-                    print_plan(report)
                 if once:
+                    report = await runner.run(datetime.now(UTC), dry_run=dry_run)
+                    if dry_run:
+                        print_plan(report)
                     if report.held and report.errors:
                         raise RunFailedError("; ".join(report.errors))
                     return
+                await run_guarded(runner, datetime.now(UTC))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(ctx.stopping.wait(), timeout=settings.interval_s)
 
