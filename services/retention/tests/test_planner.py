@@ -178,25 +178,27 @@ def test_expire_only_whole_partitions_older_than_retention() -> None:
     assert result.held == []
 
 
-def test_unfinished_partitions_of_any_age_go_first() -> None:
+def test_unfinished_expired_partitions_go_first_and_young_detached_ones_are_left() -> None:
     parts = [
         *days_ahead("camera_events", 3),
         day_part("camera_events", datetime(2026, 1, 1, tzinfo=UTC)),
-        day_part("camera_events", datetime(2026, 3, 5, tzinfo=UTC), PartitionState.DETACHED),
+        day_part("camera_events", datetime(2026, 1, 10, tzinfo=UTC), PartitionState.DETACHED),
         day_part("camera_events", datetime(2026, 1, 20, tzinfo=UTC), PartitionState.DETACH_PENDING),
+        day_part("camera_events", datetime(2026, 3, 5, tzinfo=UTC), PartitionState.DETACHED),
         day_part("camera_events", datetime(2025, 1, 1, tzinfo=UTC), PartitionState.ARCHIVED),
     ]
     result = plan(NOW, [policy()], parts, [], [])
     assert kinds(result) == [
+        (ActionKind.EXPIRE, "camera_events", "camera_events_p20260110"),
         (ActionKind.EXPIRE, "camera_events", "camera_events_p20260120"),
-        (ActionKind.EXPIRE, "camera_events", "camera_events_p20260305"),
         (ActionKind.EXPIRE, "camera_events", "camera_events_p20260101"),
     ]
     assert [a.reason for a in result.actions] == [
-        "unfinished (detach_pending)",
         "unfinished (detached)",
+        "unfinished (detach_pending)",
         "range ended 30 days ago or more",
     ]
+    assert result.held == []  # the detached 2026-03-05, not expired: an operator's, left alone
 
 
 def test_audit_log_never_before_its_floor() -> None:
@@ -498,11 +500,8 @@ def test_plan_properties(
     due = {
         p.name
         for p in parts
-        if p.state in (PartitionState.DETACHED, PartitionState.DETACH_PENDING)
-        or (
-            p.state is PartitionState.ATTACHED
-            and p.end <= now - timedelta(days=by_table[p.table].retention_days)
-        )
+        if p.state is not PartitionState.ARCHIVED
+        and p.end <= now - timedelta(days=by_table[p.table].retention_days)
     }
     assert set(expired) | {h.partition for h in result.held} == due
     assert not set(expired) & {h.partition for h in result.held}

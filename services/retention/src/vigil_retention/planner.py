@@ -8,9 +8,10 @@ in execution order:
    ``until`` (the start of the ``premake``-th period after it) are not all attached; the
    executor runs ``vigil_ensure_partition_range(table, now, until)``.
 2. ``EXPIRE`` per table (by name): first the previous run's unfinished work
-   (``DETACH_PENDING`` and ``DETACHED`` partitions, whatever their age), then the attached
-   partitions whose range ended at least ``retention_days`` ago, oldest first. An attached
-   partition whose ``end > now - retention_days`` is never expired.
+   (``DETACH_PENDING`` and ``DETACHED`` partitions whose range has expired), then the attached
+   partitions whose range ended at least ``retention_days`` ago, oldest first. A partition
+   whose ``end > now - retention_days`` is never expired (a detached or pending one of that
+   age is an operator's, left alone).
 3. ``DROP_ARCHIVED``: ``vigil_archive`` tables whose range ended ``archive_keep_days`` ago.
 4. ``DELETE_ARCHIVE_FILE``: exports whose range ended ``archive_keep_days`` ago.
 5. ``PRUNE_ROLLUP``: per rollup with ``keep_days``, rows before ``now - keep_days``
@@ -151,7 +152,9 @@ def _plan_expiry(
 ) -> None:
     """EXPIRE the unfinished partitions, then the expired attached ones (oldest first)."""
     cutoff = result.now - timedelta(days=policy.retention_days)
-    unfinished = [p for p in own if p.state in _UNFINISHED]
+    # A previous run's unfinished work (it only detaches expired partitions); a detached or
+    # pending table whose range has not expired is an operator's, and is left alone.
+    unfinished = [p for p in own if p.state in _UNFINISHED and p.end <= cutoff]
     expired = [p for p in own if p.state is PartitionState.ATTACHED and p.end <= cutoff]
     for part in [*unfinished, *expired]:
         reason = _hold_reason(result.now, policy, part, rollups)
