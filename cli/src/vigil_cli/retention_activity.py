@@ -3,10 +3,11 @@
 Read from PostgreSQL as ``vigil_cli`` (the catalogs, ``retention_policies``,
 ``retention_runs``, ``rollup_state``), at a given ``now``:
 
-- per policy table: its attached partitions (detach-pending ones excluded) from
-  ``pg_inherits`` with their range start parsed from the partition bound; how many start
-  after ``now`` (made ahead); the oldest one's name and start; ``pg_total_relation_size``
-  summed over them (data, indexes, TOAST). A table without partitions shows 0 / None / 0.
+- per policy table: vigil-retention's own reading of the catalog
+  (:func:`vigil_retention.status_report.build_status` over
+  :func:`vigil_retention.catalog.read_partitions`): attached partitions (detach-pending ones
+  excluded), how many start after ``now`` (made ahead), the oldest one's name and start, their
+  total size (data, indexes, TOAST). A table without partitions shows 0 / None / 0.
 - the last retention run: the newest ``retention_runs`` row (started, finished, status,
   dry run, action count, error), or None when there has been none.
 - per rollup: ``finalized_through``, its lag behind ``now`` in seconds (None while nothing
@@ -24,29 +25,10 @@ from typing import Any, Final
 
 import asyncpg
 
+from vigil_retention.catalog import read_partitions, read_policies
+from vigil_retention.models import Policy
+from vigil_retention.status_report import TableStatus, build_status
 from vigil_runtime.settings import redact_text
-
-TABLES_SQL: Final = r"""
-WITH parts AS (
-    SELECT rp.table_name, c.relname AS partition, pg_total_relation_size(c.oid) AS bytes,
-           substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM \(''([^'']+)''\)')::timestamptz
-               AS range_start
-      FROM retention_policies rp
-      JOIN pg_inherits i ON i.inhparent = to_regclass(format('public.%I', rp.table_name))
-      JOIN pg_class c ON c.oid = i.inhrelid
-     WHERE NOT i.inhdetachpending
-)
-SELECT rp.table_name AS "table", rp.granularity, rp.retention_days, rp.expire_action,
-       count(p.partition)                                   AS partitions,
-       count(p.partition) FILTER (WHERE p.range_start > $1) AS ahead,
-       (array_agg(p.partition ORDER BY p.range_start, p.partition))[1] AS oldest_partition,
-       min(p.range_start)                                   AS oldest_start,
-       coalesce(sum(p.bytes), 0)::bigint                    AS total_bytes
-  FROM retention_policies rp
-  LEFT JOIN parts p USING (table_name)
- GROUP BY rp.table_name, rp.granularity, rp.retention_days, rp.expire_action
- ORDER BY rp.table_name
-"""
 
 LAST_RUN_SQL: Final = """
 SELECT id, started_at, finished_at, instance, dry_run, status,
@@ -66,13 +48,29 @@ async def fetch_retention(
     conn: asyncpg.Connection, now: datetime, timeout_s: float
 ) -> dict[str, Any]:
     """``{"tables": [...], "last_run": {...} | None, "rollups": [...]}`` as of ``now``."""
-    tables = await conn.fetch(TABLES_SQL, now, timeout=timeout_s)
+    policies = await read_policies(conn)
+    statuses = build_status(now, policies, await read_partitions(conn))
+    by_table = {policy.table: policy for policy in policies}
     run = await conn.fetchrow(LAST_RUN_SQL, timeout=timeout_s)
     rollups = await conn.fetch(ROLLUPS_SQL, now, timeout=timeout_s)
     return {
-        "tables": [dict(row) for row in tables],
+        "tables": [_table(status, by_table[status.table]) for status in statuses],
         "last_run": dict(run) if run is not None else None,
         "rollups": [dict(row) for row in rollups],
+    }
+
+
+def _table(status: TableStatus, policy: Policy) -> dict[str, Any]:
+    return {
+        "table": status.table,
+        "granularity": policy.granularity.value,
+        "retention_days": policy.retention_days,
+        "expire_action": policy.expire_action.value,
+        "partitions": status.attached,
+        "ahead": status.ahead,
+        "oldest_partition": status.oldest_partition,
+        "oldest_start": status.oldest_start,
+        "total_bytes": status.size_bytes,
     }
 
 

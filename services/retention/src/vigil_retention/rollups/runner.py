@@ -32,9 +32,9 @@ from typing import Any, Final
 
 import asyncpg
 
-from vigil_retention.catalog import read_rollups
+from vigil_retention.catalog import read_partitions, read_rollups
 from vigil_retention.metrics import ROLLUP_FINALIZED, ROLLUP_ROWS
-from vigil_retention.models import RollupState
+from vigil_retention.models import PartitionState, RollupState
 from vigil_retention.rollups import ROLLUPS
 from vigil_retention.rollups.base import Rollup, ceil_bucket, floor_bucket
 from vigil_runtime.logging import get_logger
@@ -53,15 +53,6 @@ log = get_logger(__name__)
 
 DEFAULT_TIMEOUT_S: Final = 3600.0
 """Client-side bound of one chunk's statement (a chunk of a full fleet takes a while)."""
-
-_OLDEST_SQL: Final = """
-SELECT min((regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \\(''([^'']+)''\\)'))[1]
-           ::timestamptz)
-  FROM unnest($1::text[]) AS t(parent)
-  JOIN pg_inherits i ON i.inhparent = to_regclass(format('public.%I', t.parent))
-  JOIN pg_class c ON c.oid = i.inhrelid
- WHERE NOT i.inhdetachpending
-"""
 
 _ERRORS: Final = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 """What fails one rollup without stopping the others."""
@@ -158,8 +149,12 @@ async def oldest_partition_start(
     conn: asyncpg.Connection, tables: Sequence[str]
 ) -> datetime | None:
     """Start of the oldest partition attached to any of ``tables`` (None: no partition)."""
-    value: datetime | None = await conn.fetchval(_OLDEST_SQL, list(tables))
-    return value
+    starts = [
+        part.start
+        for part in await read_partitions(conn)
+        if part.table in tables and part.state is PartitionState.ATTACHED
+    ]
+    return min(starts, default=None)
 
 
 async def run_rollups(
