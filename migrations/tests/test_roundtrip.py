@@ -74,5 +74,9 @@ def test_downgrade_keeps_roles_other_databases_use(
             "SELECT count(*) FROM pg_roles WHERE rolname = ANY(%s)", (list(ALL_ROLES),)
         ).fetchone()
         assert roles == (len(ALL_ROLES),)
+        retention_ddl = conn.execute(
+            "SELECT pg_has_role('vigil_retention', 'vigil_owner', 'MEMBER')"
+        ).fetchone()
+        assert retention_ddl == (True,)  # vigil-retention's SET ROLE (0008) still works here
         conn.execute("SET ROLE vigil_readonly")
         conn.execute("SELECT count(*) FROM camera_events")

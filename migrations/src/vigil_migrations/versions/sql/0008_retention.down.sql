@@ -1,8 +1,9 @@
--- Undo 0008: the retention role's DDL path, the partition function, runs, rollup state and
--- columns, and retention_policies' expire_action (back to the `archive` flag).
+-- Undo 0008: the retention role's grants here, the partition function, runs, rollup state
+-- and columns, and retention_policies' expire_action (back to the `archive` flag).
 
-REVOKE vigil_owner FROM vigil_retention;
-ALTER ROLE vigil_retention INHERIT;
+-- vigil_retention's membership in vigil_owner (NOINHERIT) stays: roles are cluster-wide and
+-- another database of the cluster may still be at 0008 (its retention would lose its DDL).
+-- 0004's downgrade drops the roles themselves once nothing in the cluster uses them.
 REVOKE SELECT ON frame_metadata, heatmap_minutes, snapshots, claude_analyses, health_logs,
     notifications, audit_log, ingest_rejects FROM vigil_retention;
 
